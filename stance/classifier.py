@@ -1,0 +1,82 @@
+"""The user-facing :class:`Classifier`: load a model once, classify statements and articles."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stance.engine import InferenceEngine
+from stance.modeling import ModelSpec, load_model_folder
+from stance.shipped import resolve_model_path
+
+logger = logging.getLogger(__name__)
+
+# Texts are cut to this many characters per token of max_length before tokenising,
+# which bounds the cost of absurdly long inputs without changing normal ones.
+_CHARS_PER_TOKEN = 16
+
+
+class Classifier:
+    """A trained stance or sentiment model with its preprocessing.
+
+    >>> clf = Classifier.load("stance")                        # doctest: +SKIP
+    >>> clf.predict(["فرضت الولايات المتحدة عقوبات جديدة على روسيا"])  # doctest: +SKIP
+    [{'label': 'hostile', 'scores': {'conciliatory': 0.01, 'hostile': 0.97, 'neutral': 0.02}}]
+    """
+
+    def __init__(self, model, tokenizer, spec: ModelSpec, precision: str = "auto", source: str = "") -> None:
+        self.spec = spec
+        self.source = source
+        self.engine = InferenceEngine(model, tokenizer, max_length=spec.max_length, precision=precision)
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = "stance", precision: str = "auto") -> Classifier:
+        """Load a shipped model (``stance``, ``sentiment``) or a model folder."""
+        folder = resolve_model_path(name_or_path)
+        model, tokenizer, spec = load_model_folder(folder)
+        return cls(model, tokenizer, spec, precision=precision, source=str(folder))
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.spec.labels)
+
+    @property
+    def precision(self) -> str:
+        return self.engine.precision
+
+    def prepare(self, texts: list[str]) -> list[str]:
+        """Apply the model's normalisation and prefix (long texts are cut first, with a warning)."""
+        limit = self.spec.max_length * _CHARS_PER_TOKEN
+        cut = []
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"texts must be strings, got {type(text).__name__}")
+            if len(text) > limit:
+                logger.warning("a text of %d characters was truncated to its first %d", len(text), limit)
+                text = text[:limit]
+            cut.append(text)
+        return self.spec.prepare(cut)
+
+    def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """An array (n_texts, n_labels) of probabilities, columns in :attr:`labels` order."""
+        if isinstance(texts, str):
+            texts = [texts]
+        return self.engine.predict_proba(self.prepare(list(texts)), batch_size=batch_size)
+
+    def predict(self, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
+        """One ``{"label": ..., "scores": {label: probability}}`` per text, in input order."""
+        probs = self.predict_proba(texts, batch_size=batch_size)
+        labels = self.labels
+        return [
+            {"label": labels[int(row.argmax())], "scores": {lab: float(p) for lab, p in zip(labels, row)}}
+            for row in probs
+        ]
+
+    def classify_article(self, text: str, batch_size: int = 32) -> dict[str, Any]:
+        """Split an article into sentences, classify each, and summarise (see :mod:`stance.article`)."""
+        from stance.article import classify_article
+
+        return classify_article(self, text, batch_size=batch_size)

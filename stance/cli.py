@@ -1,0 +1,270 @@
+"""The ``stance`` command line: thin wrappers over the library.
+
+User errors (:class:`StanceError`) print one line, ``error: ...``, and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from stance.errors import StanceError
+
+logger = logging.getLogger("stance")
+
+DEFAULT_MODEL = "stance"
+
+
+def _parse_map(text: str | None, flag: str) -> dict[str, str]:
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise StanceError(f"{flag}: {part!r} is not FROM=TO: write e.g. {flag} NEG=negative,POS=positive")
+        key, value = part.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="fine-tune a classifier on labelled statements")
+    p.add_argument("--config", help="JSON file of training settings (flags override it)")
+    p.add_argument("--train", dest="train_file", help="CSV, TSV, JSONL or datasets folder")
+    p.add_argument("--output", "-o", dest="output_dir", help="model folder to write")
+    p.add_argument("--dev", dest="dev_file", help="labelled dev file (else a split of --train)")
+    p.add_argument("--base-model", help="e5-small (built-in), a local folder, or a hub id")
+    p.add_argument("--text-column")
+    p.add_argument("--label-column")
+    p.add_argument("--group-column", help="keep rows with the same value (e.g. doc) on one side of the dev split")
+    p.add_argument("--weight-column", help="column whose values weigh rows, with --weight-map")
+    p.add_argument("--weight-map", help="e.g. low=0.5,high=1")
+    p.add_argument("--label-map", help="rename labels, e.g. NEG=negative,POS=positive")
+    p.add_argument("--dev-fraction", type=float)
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", "--lr", type=float)
+    p.add_argument("--warmup-ratio", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--max-length", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--lora",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="LoRA adapters (default) or full fine-tuning",
+    )
+    p.add_argument("--lora-r", type=int)
+    p.add_argument("--lora-alpha", type=int)
+    p.add_argument("--class-weights", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--eval-steps", type=int, help="evaluate every N steps (default: every epoch)")
+    p.add_argument("--save-steps", type=int, help="checkpoint every N steps")
+    p.add_argument("--patience", type=int, help="early-stopping patience in evaluations (0: off)")
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--task", help="name recorded in the model, e.g. stance or sentiment")
+    p.add_argument("--strict", action="store_true", default=None, help="refuse empty rows instead of skipping them")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output folder")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _run_train(args) -> int:
+    from stance.trainer import TrainingConfig, train
+
+    config = TrainingConfig.from_file(args.config) if args.config else TrainingConfig()
+    values = config.to_dict()
+    for key in list(values):
+        flag = getattr(args, key, None)
+        if flag is not None and key not in ("weight_map", "label_map", "normalization"):
+            values[key] = flag
+    if args.weight_map:
+        values["weight_map"] = {k: float(v) for k, v in _parse_map(args.weight_map, "--weight-map").items()}
+    if args.label_map:
+        values["label_map"] = _parse_map(args.label_map, "--label-map")
+    config = TrainingConfig.from_dict(values)
+    if not config.train_file or not config.output_dir:
+        raise StanceError("stance train needs --train FILE and --output DIR (or a --config that names them)")
+    report = train(config, resume=args.resume, progress_bar=not args.no_progress)
+    from stance.metrics import format_report
+
+    print(format_report(report))
+    print(f"\nmodel saved to {config.output_dir}")
+    return 0
+
+
+def _add_classify(sub) -> None:
+    p = sub.add_parser("classify", help="classify statements, a file, or an article")
+    p.add_argument("text", nargs="*", help="statement(s); '-' or nothing reads stdin (one per line)")
+    p.add_argument(
+        "--model", "-m", default=None, help="model folder or shipped name (default: the task's shipped model)"
+    )
+    p.add_argument("--task", default="stance", help="stance or sentiment: picks the shipped model")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--input", help="CSV/TSV/JSONL file to classify")
+    p.add_argument("--output", help="where to write the classified file (same format as its suffix)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--id-column", default=None, help="id column to keep (default: 'id' if present)")
+    p.add_argument("--article", help="classify an article sentence by sentence ('-' for stdin)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8")
+
+
+def _load_classifier(args):
+    from stance.classifier import Classifier
+
+    return Classifier.load(args.model or args.task, precision=args.precision)
+
+
+def _run_classify(args) -> int:
+    if args.input:
+        from stance.batch_files import classify_file
+
+        if not args.output:
+            raise StanceError("--input needs --output FILE")
+        clf = _load_classifier(args)
+        n = classify_file(
+            clf,
+            args.input,
+            args.output,
+            text_column=args.text_column,
+            id_column=args.id_column,
+            batch_size=args.batch_size,
+        )
+        print(f"classified {n} rows -> {args.output}", file=sys.stderr)
+        return 0
+    if args.article:
+        text = sys.stdin.read() if args.article == "-" else _read_text_file(args.article)
+        clf = _load_classifier(args)
+        result = clf.classify_article(text)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+        else:
+            from stance.article import format_article
+
+            print(format_article(result))
+        return 0
+    texts = list(args.text)
+    if not texts or texts == ["-"]:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise StanceError('give a statement: stance classify "TEXT", or pipe text on stdin')
+        texts = [line for line in sys.stdin.read().splitlines() if line.strip()]
+        if not texts:
+            raise StanceError("stdin was empty: give at least one statement")
+    clf = _load_classifier(args)
+    results = clf.predict(texts, batch_size=args.batch_size)
+    if args.json:
+        payload = [{"text": t, **r} for t, r in zip(texts, results)]
+        print(json.dumps(payload if len(payload) > 1 else payload[0], ensure_ascii=False, indent=2))
+    else:
+        for text, result in zip(texts, results):
+            scores = "  ".join(f"{k} {v:.3f}" for k, v in result["scores"].items())
+            print(f"{result['label']}\t{scores}\t{text}")
+    return 0
+
+
+def _read_text_file(path: str) -> str:
+    p = Path(path)
+    if not p.exists():
+        raise StanceError(f"{path}: no such file")
+    try:
+        return p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StanceError(f"{path}: not valid UTF-8 (byte {exc.start}): re-save it as UTF-8") from None
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="accuracy, macro-F1, per-class figures and confusion matrix on labelled data")
+    p.add_argument("--model", "-m", default=None)
+    p.add_argument("--task", default="stance")
+    p.add_argument("--data", required=True, help="labelled CSV/TSV/JSONL/datasets folder")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="label")
+    p.add_argument(
+        "--label-map", help="map the data's labels to the model's, e.g. NEG=negative,NEU=neutral,POS=positive"
+    )
+    p.add_argument("--f1-over", help="also report the mean F1 over these classes, e.g. positive,negative")
+    p.add_argument("--plot", help="write the confusion matrix as a PNG")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--precision", default="auto")
+
+
+def _run_evaluate(args) -> int:
+    from stance.evaluation import evaluate_file
+    from stance.metrics import format_report, plot_confusion
+
+    clf = _load_classifier(args)
+    report = evaluate_file(
+        clf,
+        args.data,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        label_map=_parse_map(args.label_map, "--label-map"),
+        f1_over=[x.strip() for x in args.f1_over.split(",")] if args.f1_over else None,
+        batch_size=args.batch_size,
+    )
+    if args.plot:
+        plot_confusion(report, args.plot)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="write a plain Hugging Face folder that transformers.pipeline loads")
+    p.add_argument("--model", "-m", default=DEFAULT_MODEL)
+    p.add_argument("--merged", required=True, metavar="DIR", help="output folder")
+
+
+def _run_export(args) -> int:
+    from stance.modeling import export_merged
+    from stance.shipped import resolve_model_path
+
+    target = export_merged(resolve_model_path(args.model), args.merged)
+    print(f"exported {args.model} -> {target}  (transformers.pipeline('text-classification', model='{target}'))")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stance", description="Stance and sentiment of Arabic news statements.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_classify(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
+    try:
+        from stance.server_cli import add_serve
+
+        add_serve(sub)
+    except ImportError:  # pragma: no cover - serve is optional
+        pass
+    return parser
+
+
+COMMANDS = {"train": _run_train, "classify": _run_classify, "evaluate": _run_evaluate, "export": _run_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "urllib3", "filelock", "transformers.modeling_utils"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+    try:
+        return handler(args)
+    except StanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
