@@ -65,7 +65,7 @@ def test_lora_model_is_small_and_exports_to_pipeline(tiny_lora_model, tmp_path):
     assert (tiny_lora_model / "adapter_model.safetensors").exists()
     assert not (tiny_lora_model / "model.safetensors").exists()
     clf = Classifier.load(tiny_lora_model, precision="fp32")
-    texts = ["موسكو ترحب بالحوار", "طهران تهدد عقوبات", "جلسة يوم الاثنين"]
+    texts = ["موسكو ترحب بالحوار تعاون واشنطن", "طهران تهدد عقوبات هجوم بكين", "بكين جلسة يوم الاثنين القاهرة"]
     ours = clf.predict(texts)
     merged = export_merged(tiny_lora_model, tmp_path / "merged")
     pipe = pipeline("text-classification", model=str(merged), top_k=None)
