@@ -23,7 +23,9 @@ def test_quotes_are_kept_whole_and_decimals_not_split():
 
 def test_bullets_are_units_without_their_markers():
     assert split_sentences("- فرض عقوبات\n• ترحيب بالاتفاق\n1) جلسة الاثنين") == [
-        "فرض عقوبات", "ترحيب بالاتفاق", "جلسة الاثنين",
+        "فرض عقوبات",
+        "ترحيب بالاتفاق",
+        "جلسة الاثنين",
     ]
 
 

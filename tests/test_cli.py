@@ -26,7 +26,12 @@ def test_classify_text_json(tiny_model, capsys):
 
 
 def test_classify_reads_stdin_one_statement_per_line(tiny_model):
-    result = run_cli("classify", "--model", str(tiny_model), stdin="موسكو ترحب بالحوار تعاون واشنطن\n\nبكين جلسة يوم الاثنين القاهرة\n")
+    result = run_cli(
+        "classify",
+        "--model",
+        str(tiny_model),
+        stdin="موسكو ترحب بالحوار تعاون واشنطن\n\nبكين جلسة يوم الاثنين القاهرة\n",
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == ["conciliatory", "neutral"]
@@ -34,7 +39,12 @@ def test_classify_reads_stdin_one_statement_per_line(tiny_model):
 
 def test_classify_file_keeps_ids_and_order(tiny_model, tmp_path, capsys):
     src = tmp_path / "in.csv"
-    rows = [("z9", "طهران تهدد عقوبات هجوم بكين"), ("a1", "موسكو ترحب بالحوار تعاون واشنطن"), ("m5", ""), ("b2", "بكين جلسة يوم موعد القاهرة")]
+    rows = [
+        ("z9", "طهران تهدد عقوبات هجوم بكين"),
+        ("a1", "موسكو ترحب بالحوار تعاون واشنطن"),
+        ("m5", ""),
+        ("b2", "بكين جلسة يوم موعد القاهرة"),
+    ]
     with src.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([("id", "text"), *rows])
     dst = tmp_path / "out.jsonl"
@@ -48,8 +58,23 @@ def test_classify_file_keeps_ids_and_order(tiny_model, tmp_path, capsys):
 
 def test_evaluate_json_and_plot(tiny_model, toy_files, tmp_path, capsys):
     plot = tmp_path / "cm.png"
-    assert main(["evaluate", "--model", str(tiny_model), "--data", str(toy_files["dev"]), "--json",
-                 "--plot", str(plot), "--f1-over", "conciliatory,hostile"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(tiny_model),
+                "--data",
+                str(toy_files["dev"]),
+                "--json",
+                "--plot",
+                str(plot),
+                "--f1-over",
+                "conciliatory,hostile",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels", "n"}
     assert report["n"] == 24 and report["accuracy"] == 1.0
@@ -59,9 +84,25 @@ def test_evaluate_json_and_plot(tiny_model, toy_files, tmp_path, capsys):
 
 def test_evaluate_with_label_map(tiny_model, tmp_path, capsys):
     data = tmp_path / "mapped.tsv"
-    data.write_text("text\tlabel\nطهران تهدد عقوبات هجوم بكين\tHOS\nموسكو ترحب بالحوار تعاون واشنطن\tCON\nبكين جلسة يوم موعد القاهرة\tNEU\n", encoding="utf-8")
-    assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--json",
-                 "--label-map", "HOS=hostile,CON=conciliatory,NEU=neutral"]) == 0
+    data.write_text(
+        "text\tlabel\nطهران تهدد عقوبات هجوم بكين\tHOS\nموسكو ترحب بالحوار تعاون واشنطن\tCON\nبكين جلسة يوم موعد القاهرة\tNEU\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(tiny_model),
+                "--data",
+                str(data),
+                "--json",
+                "--label-map",
+                "HOS=hostile,CON=conciliatory,NEU=neutral",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["accuracy"] == 1.0
     assert main(["evaluate", "--model", str(tiny_model), "--data", str(data), "--label-map", "XXX=hostile"]) == 2
     assert "XXX" in capsys.readouterr().err
@@ -69,8 +110,25 @@ def test_evaluate_with_label_map(tiny_model, tmp_path, capsys):
 
 def test_train_command_writes_a_model(tiny_base, toy_files, tmp_path, capsys):
     out = tmp_path / "m"
-    code = main(["train", "--train", str(toy_files["train"]), "--output", str(out), "--base-model", str(tiny_base),
-                 "--epochs", "1", "--batch-size", "16", "--no-lora", "--group-column", "doc", "--no-progress"])
+    code = main(
+        [
+            "train",
+            "--train",
+            str(toy_files["train"]),
+            "--output",
+            str(out),
+            "--base-model",
+            str(tiny_base),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--no-lora",
+            "--group-column",
+            "doc",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert "macro-F1" in capsys.readouterr().out
     assert json.loads((out / "metrics.json").read_text())["dev_rows"] > 0
@@ -82,7 +140,10 @@ def test_train_command_writes_a_model(tiny_base, toy_files, tmp_path, capsys):
         (["classify", "--model", "/nonexistent/model", "x"], "no such model folder"),
         (["evaluate", "--model", "{model}", "--data", "/nonexistent.tsv"], "no such file"),
         (["train", "--train", "/nonexistent.tsv", "--output", "/tmp/x"], "no such file"),
-        (["classify", "--model", "{model}", "--input", "{model}/README.md", "--output", "o.csv"], "unsupported file type"),
+        (
+            ["classify", "--model", "{model}", "--input", "{model}/README.md", "--output", "o.csv"],
+            "unsupported file type",
+        ),
     ],
 )
 def test_user_errors_exit_2_with_one_line(tiny_model, args, needle):

@@ -9,8 +9,10 @@ from stance.errors import StanceError
 def test_reads_csv_tsv_jsonl_and_datasets_folder(tmp_path):
     (tmp_path / "a.csv").write_text("text,label\nنص,x\nآخر,y\n", encoding="utf-8")
     (tmp_path / "a.tsv").write_text("text\tlabel\nنص\tx\nآخر\ty\n", encoding="utf-8")
-    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps({"text": t, "label": l}, ensure_ascii=False)
-                                                for t, l in [("نص", "x"), ("آخر", "y")]), encoding="utf-8")
+    (tmp_path / "a.jsonl").write_text(
+        "\n".join(json.dumps({"text": t, "label": l}, ensure_ascii=False) for t, l in [("نص", "x"), ("آخر", "y")]),
+        encoding="utf-8",
+    )
     from datasets import Dataset
 
     Dataset.from_dict({"text": ["نص", "آخر"], "label": ["x", "y"]}).save_to_disk(str(tmp_path / "ds"))
@@ -50,7 +52,7 @@ def test_user_errors_name_the_problem(tmp_path, content, message):
 
 def test_non_utf8_and_missing_file(tmp_path):
     path = tmp_path / "e.csv"
-    path.write_bytes("text,label\n".encode() + "نص".encode("cp1256") + b",x\n")
+    path.write_bytes(b"text,label\n" + "نص".encode("cp1256") + b",x\n")
     with pytest.raises(StanceError, match="line 2 is not valid UTF-8"):
         read_table(path)
     with pytest.raises(StanceError, match="no such file"):

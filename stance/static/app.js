@@ -1,0 +1,87 @@
+"use strict";
+const NAMES = {
+  conciliatory: "تصالحي", hostile: "عدائي", neutral: "محايد",
+  positive: "إيجابي", negative: "سلبي",
+};
+const TASKS = { stance: "الموقف", sentiment: "المشاعر" };
+const $ = (id) => document.getElementById(id);
+const name = (label) => NAMES[label] || label;
+const pct = (x) => `${Math.round(x * 100)}%`;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v; else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+async function loadTasks() {
+  const select = $("task");
+  try {
+    const res = await fetch("/v1/models");
+    const body = await res.json();
+    for (const m of body.models) select.append(el("option", { value: m.task }, TASKS[m.task] || m.task));
+  } catch (e) { /* the option list stays empty; submit shows the error */ }
+  if (!select.options.length) select.append(el("option", { value: "stance" }, TASKS.stance));
+}
+
+function renderSentence(s) {
+  const scores = el("div", { class: "scores" });
+  for (const [label, p] of Object.entries(s.scores).sort((a, b) => b[1] - a[1])) {
+    scores.append(el("span", { "data-label": label }, `${name(label)} ${pct(p)}`));
+  }
+  return el("li", { class: `sentence label-${s.label}`, "data-label": s.label },
+    el("p", { class: "text" }, s.text),
+    el("span", { class: `badge bg-${s.label}` }, name(s.label)), " ", scores);
+}
+
+function renderSummary(summary) {
+  const box = $("summary");
+  box.replaceChildren();
+  box.hidden = false;
+  box.append(el("div", {}, `عدد الجمل: ${summary.sentences} — الغالب: `,
+    el("strong", { id: "dominant", "data-label": summary.dominant || "" }, name(summary.dominant || "—"))));
+  const bar = el("div", { class: "bar", "aria-hidden": "true" });
+  const counts = el("div", { class: "scores" });
+  for (const [label, share] of Object.entries(summary.shares)) {
+    const part = el("span", { class: `bg-${label}` });
+    part.style.width = pct(share);
+    bar.append(part);
+    counts.append(el("span", {}, `${name(label)}: ${summary.counts[label]} (${pct(share)})`));
+  }
+  box.append(bar, counts);
+  for (const [key, value] of Object.entries(summary)) {
+    if (key.startsWith("most_") && value) {
+      const label = key.slice(5);
+      box.append(el("p", {}, el("span", { class: `badge bg-${label}` }, `الأكثر ${name(label)}`), " ", value.text));
+    }
+  }
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const text = $("text").value.trim();
+  if (!text) return;
+  $("submit").disabled = true;
+  $("status").textContent = "جارٍ التحليل…";
+  try {
+    const res = await fetch("/v1/classify/article", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text, task: $("task").value }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
+    $("sentences").replaceChildren(...body.sentences.map(renderSentence));
+    renderSummary(body.summary);
+    $("status").textContent = "";
+  } catch (e) {
+    $("status").textContent = `خطأ: ${e.message}`;
+  } finally {
+    $("submit").disabled = false;
+  }
+}
+
+$("form").addEventListener("submit", submit);
+loadTasks();
