@@ -108,6 +108,7 @@ def _add_classify(sub) -> None:
     p.add_argument("--text-column", default="text")
     p.add_argument("--id-column", default=None, help="id column to keep (default: 'id' if present)")
     p.add_argument("--article", help="classify an article sentence by sentence ('-' for stdin)")
+    p.add_argument("--resume", action="store_true", help="continue a partial --output after a crash")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8")
 
@@ -132,6 +133,7 @@ def _run_classify(args) -> int:
             text_column=args.text_column,
             id_column=args.id_column,
             batch_size=args.batch_size,
+            resume=args.resume,
         )
         print(f"classified {n} rows -> {args.output}", file=sys.stderr)
         return 0

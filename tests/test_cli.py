@@ -163,3 +163,14 @@ def test_pickle_only_model_is_refused(tmp_path):
     result = run_cli("classify", "--model", str(folder), "text")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "safetensors only" in result.stderr
+
+
+def test_classify_article_from_stdin_human_and_json(tiny_model):
+    article = "طهران تهدد عقوبات هجوم بكين.\nموسكو ترحب بالحوار تعاون واشنطن؟ طهران تهدد عقوبات تصعيد القاهرة!"
+    human = run_cli("classify", "--model", str(tiny_model), "--article", "-", stdin=article)
+    assert human.returncode == 0, human.stderr
+    assert "dominant: hostile" in human.stdout and "most hostile" in human.stdout
+    machine = run_cli("classify", "--model", str(tiny_model), "--article", "-", "--json", stdin=article)
+    result = json.loads(machine.stdout)
+    assert [s["label"] for s in result["sentences"]] == ["hostile", "conciliatory", "hostile"]
+    assert result["summary"]["counts"]["hostile"] == 2

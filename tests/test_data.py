@@ -10,7 +10,7 @@ def test_reads_csv_tsv_jsonl_and_datasets_folder(tmp_path):
     (tmp_path / "a.csv").write_text("text,label\nنص,x\nآخر,y\n", encoding="utf-8")
     (tmp_path / "a.tsv").write_text("text\tlabel\nنص\tx\nآخر\ty\n", encoding="utf-8")
     (tmp_path / "a.jsonl").write_text(
-        "\n".join(json.dumps({"text": t, "label": l}, ensure_ascii=False) for t, l in [("نص", "x"), ("آخر", "y")]),
+        "\n".join(json.dumps({"text": t, "label": y}, ensure_ascii=False) for t, y in [("نص", "x"), ("آخر", "y")]),
         encoding="utf-8",
     )
     from datasets import Dataset

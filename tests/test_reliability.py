@@ -1,0 +1,96 @@
+"""Messy input never crashes and never loses a row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stance import Classifier
+
+EDGE_CASES = {
+    "empty": "",
+    "whitespace": " \t\n  ",
+    "emoji only": "😀🔥🇸🇦",
+    "latin only": "The minister welcomed the talks.",
+    "digits only": "١٢٣ 456",
+    "diacritics only": "َُِّْ",
+    "very long": "تهدد " * 25_000,
+    "control and bidi": "\u202eطهران\u202c\u0000\u0007 تهدد\u200f",
+    "mixed scripts": "Moscow موسكو Москва 莫斯科",
+    "lone surrogate": "نص\ud800سليم",
+    "presentation forms": "\ufefb\ufe8e",
+}
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_model):
+    return Classifier.load(tiny_model, precision="fp32")
+
+
+def test_edge_cases_get_a_valid_label(clf, caplog):
+    results = clf.predict(list(EDGE_CASES.values()))
+    assert len(results) == len(EDGE_CASES)
+    for r in results:
+        assert r["label"] in clf.labels
+        assert abs(sum(r["scores"].values()) - 1) < 1e-5
+    assert any("truncated" in m for m in caplog.messages)  # the 125,000-character text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet=st.characters(), max_size=300), min_size=1, max_size=6))
+def test_random_unicode_never_crashes(clf, texts):
+    results = clf.predict(texts)
+    assert len(results) == len(texts)
+    for r in results:
+        assert r["label"] in clf.labels
+        assert abs(sum(r["scores"].values()) - 1) < 1e-5
+
+
+def test_file_rows_with_bad_bytes_get_an_error_field(clf, tmp_path):
+    from stance.batch_files import classify_file
+
+    src = tmp_path / "messy.tsv"
+    src.write_bytes(
+        b"id\ttext\n1\t" + "طهران تهدد".encode() + b"\n2\t\xff\xfe bad\n3\t\n4\t" + "جلسة".encode() + b"\n"
+    )
+    dst = tmp_path / "out.csv"
+    assert classify_file(clf, src, dst) == 4
+    rows = list(csv.DictReader(dst.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
+    assert [r["error"] for r in rows] == ["", "text is not valid UTF-8", "empty text", ""]
+    assert rows[0]["label"] in clf.labels and rows[1]["label"] == ""
+
+
+def test_kill_9_then_resume_loses_and_duplicates_nothing(tiny_model, tmp_path):
+    n = 30_000
+    src = tmp_path / "big.jsonl"
+    words = ["موسكو ترحب بالحوار", "طهران تهدد عقوبات", "جلسة يوم الاثنين"]
+    with src.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"id": f"r{i}", "text": words[i % 3]}, ensure_ascii=False) + "\n")
+    dst = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "stance.cli", "-q", "classify", "--model", str(tiny_model), "--input", str(src),
+           "--output", str(dst), "--precision", "fp32"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "out.jsonl.partial.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if state.exists() and json.loads(state.read_text())["rows"] >= 4096:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "finished before it could be killed: make the file bigger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not dst.exists()
+    result = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    ids = [json.loads(line)["id"] for line in dst.read_text(encoding="utf-8").splitlines()]
+    assert ids == [f"r{i}" for i in range(n)]
