@@ -132,6 +132,7 @@ def load_labelled(
     weight_map: dict[str, float] | None = None,
     strict: bool = False,
     label_map: dict[str, str] | None = None,
+    min_classes: int = 2,
 ) -> LabelledData:
     """Load a labelled table and clean it.
 
@@ -168,16 +169,16 @@ def load_labelled(
         groups=[str(g) for g in frame[group_column]] if group_column else None,
         weights=weights,
     )
-    check_labels(data, path)
+    check_labels(data, path, min_classes)
     return data
 
 
-def check_labels(data: LabelledData, path: str | Path) -> None:
+def check_labels(data: LabelledData, path: str | Path, min_classes: int = 2) -> None:
     """Refuse data with fewer than two classes; warn about case variants and singletons."""
     counts = pd.Series(data.labels).value_counts()
     if len(data) == 0:
         raise StanceError(f"{path}: no usable rows: check the text and label columns")
-    if len(counts) < 2:
+    if len(counts) < min_classes:
         raise StanceError(
             f"{path}: only one label ({counts.index[0]!r}) in the data: a classifier needs at least two classes"
         )

@@ -26,7 +26,7 @@ def evaluate_file(
     known ones.
     """
     label_map = label_map or {}
-    data = load_labelled(path, text_column=text_column, label_column=label_column)
+    data = load_labelled(path, text_column=text_column, label_column=label_column, min_classes=1)
     present = set(data.labels)
     unused = [k for k in label_map if k not in present]
     if unused:

@@ -277,7 +277,7 @@ def load_splits(config: TrainingConfig) -> tuple[LabelledData, LabelledData]:
         **common,
     )
     if config.dev_file:
-        dev = load_labelled(config.dev_file, **common)
+        dev = load_labelled(config.dev_file, min_classes=1, **common)
     else:
         train, dev = split_dev(train, config.dev_fraction, config.seed)
         logger.info(
@@ -289,10 +289,36 @@ def load_splits(config: TrainingConfig) -> tuple[LabelledData, LabelledData]:
     unknown = sorted(set(dev.labels) - set(train.labels))
     if unknown:
         raise StanceError(f"dev labels {unknown} never occur in the training data: fix the labels or use --label-map")
-    overlap = set(train.texts) & set(dev.texts)
-    if overlap:
-        logger.warning("%d text(s) occur in both train and dev: dev figures will be optimistic", len(overlap))
+    report_duplicates(train, dev, config.dev_file or config.train_file)
     return train, dev
+
+
+def _near_key(text: str) -> str:
+    import re
+
+    return re.sub(r"[\W_\d]+", "", text).lower()
+
+
+def report_duplicates(train: LabelledData, dev: LabelledData, dev_name: str) -> None:
+    """Warn about exact and near duplicates in train; refuse texts that sit in both train and dev."""
+    from collections import Counter
+
+    exact = sum(n - 1 for n in Counter(train.texts).values() if n > 1)
+    near = sum(n - 1 for n in Counter(map(_near_key, train.texts)).values() if n > 1) - exact
+    if exact or near:
+        logger.warning("training data: %d exact and %d near-duplicate text(s) (same letters, other punctuation, "
+                       "digits or case)", exact, max(near, 0))
+    shared = sorted(set(train.texts) & set(dev.texts))
+    if shared:
+        raise StanceError(
+            f"{len(shared)} text(s) occur in both train and dev (e.g. {shared[0][:60]!r}), so dev would "
+            f"overstate accuracy: remove them from {dev_name} or from the training data"
+        )
+    dev_keys = {_near_key(t) for t in dev.texts}
+    near_shared = sum(1 for k in {_near_key(t) for t in train.texts} if k and k in dev_keys)
+    if near_shared:
+        logger.warning("%d near-duplicate text(s) across train and dev (same letters, other punctuation or digits)",
+                       near_shared)
 
 
 def train(

@@ -69,3 +69,20 @@ def test_grouped_split_keeps_each_group_on_one_side():
     assert not set(train.groups) & set(dev.groups)
     assert len(train) + len(dev) == 120
     assert set(dev.labels) == {"a", "b", "c"}
+
+
+def test_train_dev_overlap_is_refused_and_duplicates_reported(tmp_path, caplog):
+    from stance.trainer import TrainingConfig, load_splits
+
+    train = tmp_path / "train.tsv"
+    dev = tmp_path / "dev.tsv"
+    train.write_text("text\tlabel\nنص أول\tx\nنص أول\tx\nنص، أول!\tx\nنص ثان\ty\nنص ثالث\ty\n", encoding="utf-8")
+    dev.write_text("text\tlabel\nنص رابع\tx\nنص خامس\ty\n", encoding="utf-8")
+    load_splits(TrainingConfig(train_file=str(train), dev_file=str(dev), output_dir="x"))
+    assert any("1 exact and 1 near-duplicate" in m for m in caplog.messages)
+    dev.write_text("text\tlabel\nنص ثالث.\ty\nنص خامس\tx\n", encoding="utf-8")
+    load_splits(TrainingConfig(train_file=str(train), dev_file=str(dev), output_dir="x"))
+    assert any("1 near-duplicate text(s) across train and dev" in m for m in caplog.messages)
+    dev.write_text("text\tlabel\nنص ثالث\ty\nنص خامس\tx\n", encoding="utf-8")
+    with pytest.raises(StanceError, match="1 text.*both train and dev"):
+        load_splits(TrainingConfig(train_file=str(train), dev_file=str(dev), output_dir="x"))
