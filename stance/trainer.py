@@ -306,8 +306,11 @@ def report_duplicates(train: LabelledData, dev: LabelledData, dev_name: str) -> 
     exact = sum(n - 1 for n in Counter(train.texts).values() if n > 1)
     near = sum(n - 1 for n in Counter(map(_near_key, train.texts)).values() if n > 1) - exact
     if exact or near:
-        logger.warning("training data: %d exact and %d near-duplicate text(s) (same letters, other punctuation, "
-                       "digits or case)", exact, max(near, 0))
+        logger.warning(
+            "training data: %d exact and %d near-duplicate text(s) (same letters, other punctuation, digits or case)",
+            exact,
+            max(near, 0),
+        )
     shared = sorted(set(train.texts) & set(dev.texts))
     if shared:
         raise StanceError(
@@ -317,8 +320,9 @@ def report_duplicates(train: LabelledData, dev: LabelledData, dev_name: str) -> 
     dev_keys = {_near_key(t) for t in dev.texts}
     near_shared = sum(1 for k in {_near_key(t) for t in train.texts} if k and k in dev_keys)
     if near_shared:
-        logger.warning("%d near-duplicate text(s) across train and dev (same letters, other punctuation or digits)",
-                       near_shared)
+        logger.warning(
+            "%d near-duplicate text(s) across train and dev (same letters, other punctuation or digits)", near_shared
+        )
 
 
 def train(

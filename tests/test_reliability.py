@@ -58,9 +58,7 @@ def test_file_rows_with_bad_bytes_get_an_error_field(clf, tmp_path):
     from stance.batch_files import classify_file
 
     src = tmp_path / "messy.tsv"
-    src.write_bytes(
-        b"id\ttext\n1\t" + "طهران تهدد".encode() + b"\n2\t\xff\xfe bad\n3\t\n4\t" + "جلسة".encode() + b"\n"
-    )
+    src.write_bytes(b"id\ttext\n1\t" + "طهران تهدد".encode() + b"\n2\t\xff\xfe bad\n3\t\n4\t" + "جلسة".encode() + b"\n")
     dst = tmp_path / "out.csv"
     assert classify_file(clf, src, dst) == 4
     rows = list(csv.DictReader(dst.open(encoding="utf-8")))
@@ -77,8 +75,21 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tiny_model, tmp_path):
         for i in range(n):
             fh.write(json.dumps({"id": f"r{i}", "text": words[i % 3]}, ensure_ascii=False) + "\n")
     dst = tmp_path / "out.jsonl"
-    cmd = [sys.executable, "-m", "stance.cli", "-q", "classify", "--model", str(tiny_model), "--input", str(src),
-           "--output", str(dst), "--precision", "fp32"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "stance.cli",
+        "-q",
+        "classify",
+        "--model",
+        str(tiny_model),
+        "--input",
+        str(src),
+        "--output",
+        str(dst),
+        "--precision",
+        "fp32",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = tmp_path / "out.jsonl.partial.json"
     deadline = time.time() + 240

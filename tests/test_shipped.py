@@ -74,7 +74,19 @@ def test_shipped_article_mode(stance_clf):
 
 @needs_stance
 def test_cli_uses_the_shipped_model_by_default():
-    result = subprocess.run([sys.executable, "-m", "stance.cli", "-q", "classify", "--json",
-                             "فرضت الولايات المتحدة عقوبات جديدة على روسيا"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stance.cli",
+            "-q",
+            "classify",
+            "--json",
+            "فرضت الولايات المتحدة عقوبات جديدة على روسيا",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["label"] == "hostile"

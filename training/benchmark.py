@@ -73,9 +73,14 @@ def run_variant(args) -> dict:
             clf.predict([t])
             lat.append(time.perf_counter() - s)
     return {
-        "variant": args.variant, "n": len(texts), "throughput": len(texts) / seconds,
-        "p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * percentile(lat, 0.99), "labels": labels,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "threads": torch.get_num_threads(),
+        "variant": args.variant,
+        "n": len(texts),
+        "throughput": len(texts) / seconds,
+        "p50_ms": 1000 * statistics.median(lat),
+        "p99_ms": 1000 * percentile(lat, 0.99),
+        "labels": labels,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "threads": torch.get_num_threads(),
     }
 
 
@@ -94,8 +99,12 @@ def training_throughput(args) -> dict:
         start = time.perf_counter()
         train(config, resume=True, progress_bar=False, stop_after=args.train_steps)
         seconds = time.perf_counter() - start
-    return {"train_steps": args.train_steps, "batch_size": config.batch_size, "seconds_incl_setup": seconds,
-            "setup_seconds": setup}
+    return {
+        "train_steps": args.train_steps,
+        "batch_size": config.batch_size,
+        "seconds_incl_setup": seconds,
+        "setup_seconds": setup,
+    }
 
 
 def main() -> None:
@@ -125,8 +134,22 @@ def main() -> None:
             if variant == "bf16" and not cpu_has_fast_bf16():
                 print(f"{variant}: skipped (this CPU has no native bf16 matrix units; bf16 would be emulated)")
                 continue
-            cmd = [sys.executable, __file__, "--variant", variant, "--merged", str(merged), "--model", args.model,
-                   "--data", args.data, "--n", str(args.n), "--latency-n", str(args.latency_n)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--variant",
+                variant,
+                "--merged",
+                str(merged),
+                "--model",
+                args.model,
+                "--data",
+                args.data,
+                "--n",
+                str(args.n),
+                "--latency-n",
+                str(args.latency_n),
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
                 print(f"{variant}: failed\n{done.stderr[-2000:]}")
@@ -134,17 +157,23 @@ def main() -> None:
             results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
     base = results.get("pipeline")
     reference = results.get("fp32", base)
-    print(f"\n{args.n} statements from {args.data}, model {args.model}, {results[next(iter(results))]['threads']} threads")
+    print(
+        f"\n{args.n} statements from {args.data}, model {args.model}, {results[next(iter(results))]['threads']} threads"
+    )
     print(f"{'variant':<10}{'stmts/s':>9}{'x pipe':>8}{'p50 ms':>8}{'p99 ms':>8}{'agree':>8}{'RSS MB':>8}")
     for name, r in results.items():
         ratio = r["throughput"] / base["throughput"] if base else float("nan")
         agree = sum(a == b for a, b in zip(r["labels"], reference["labels"])) / len(r["labels"])
-        print(f"{name:<10}{r['throughput']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{agree:>8.2%}{r['peak_rss_mb']:>8.0f}")
+        print(
+            f"{name:<10}{r['throughput']:>9.1f}{ratio:>8.2f}{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{agree:>8.2%}{r['peak_rss_mb']:>8.0f}"
+        )
     if args.train_steps:
         t = training_throughput(args)
         rate = t["train_steps"] * t["batch_size"] / t["seconds_incl_setup"]
-        print(f"\ntraining: {t['train_steps']} steps of batch {t['batch_size']} in {t['seconds_incl_setup']:.1f} s "
-              f"(incl. model set-up) = {rate:.1f} statements/s")
+        print(
+            f"\ntraining: {t['train_steps']} steps of batch {t['batch_size']} in {t['seconds_incl_setup']:.1f} s "
+            f"(incl. model set-up) = {rate:.1f} statements/s"
+        )
 
 
 if __name__ == "__main__":

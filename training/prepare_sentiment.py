@@ -30,8 +30,11 @@ MAPS = {
     "marsa": {"pos": "positive", "neg": "negative", "neut": "neutral"},
     "arsas": {"Positive": "positive", "Negative": "negative", "Neutral": "neutral"},
 }
-_KEY = Normalizer(NormalizationConfig(normalize_alef=True, normalize_ya=True, normalize_ta_marbuta=True,
-                                      url_token="", mention_token=""))
+_KEY = Normalizer(
+    NormalizationConfig(
+        normalize_alef=True, normalize_ya=True, normalize_ta_marbuta=True, url_token="", mention_token=""
+    )
+)
 
 
 def dedup_key(text: str) -> str:
@@ -46,8 +49,9 @@ def load(name: str, data: Path) -> pd.DataFrame:
         parts = [pd.read_csv(data / "marsa-political" / f, dtype=str) for f in ("train.csv", "dev.csv")]
         frame = pd.concat(parts).rename(columns={"Tweet": "text", "Polarity": "label"})
     elif name == "arsas":
-        frame = pd.read_csv(data / "arsas" / "train.tsv", sep="\t", header=None, names=["text", "label"], dtype=str,
-                            quoting=3)
+        frame = pd.read_csv(
+            data / "arsas" / "train.tsv", sep="\t", header=None, names=["text", "label"], dtype=str, quoting=3
+        )
     else:
         raise SystemExit(f"unknown set {name}: use arsarcasm, marsa, arsas")
     frame["text"] = frame["text"].astype(str).str.strip().str.strip('"').str.strip()

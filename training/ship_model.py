@@ -16,8 +16,15 @@ import json
 import shutil
 from pathlib import Path
 
-KEEP = ("adapter_config.json", "adapter_model.safetensors", "stance_config.json", "metrics.json",
-        "training_config.json", "confusion.png", "README.md")
+KEEP = (
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "stance_config.json",
+    "metrics.json",
+    "training_config.json",
+    "confusion.png",
+    "README.md",
+)
 MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -47,8 +54,10 @@ def main() -> None:
     (target / "training_config.json").write_text(json.dumps(training, ensure_ascii=False, indent=2) + "\n")
     if args.card_extra:
         card = target / "README.md"
-        card.write_text(card.read_text(encoding="utf-8") + "\n" + Path(args.card_extra).read_text(encoding="utf-8"),
-                        encoding="utf-8")
+        card.write_text(
+            card.read_text(encoding="utf-8") + "\n" + Path(args.card_extra).read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
     size = sum(p.stat().st_size for p in target.iterdir())
     print(f"shipped {run} -> {target}: {size / 1e6:.1f} MB")
     if size > MAX_BYTES:
