@@ -105,3 +105,60 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tiny_model, tmp_path):
     assert result.returncode == 0, result.stderr
     ids = [json.loads(line)["id"] for line in dst.read_text(encoding="utf-8").splitlines()]
     assert ids == [f"r{i}" for i in range(n)]
+
+
+def test_kill_9_during_training_then_resume_matches_an_uninterrupted_run(tiny_base, toy_files, tmp_path):
+    def cmd(out):
+        return [
+            sys.executable,
+            "-m",
+            "stance.cli",
+            "-q",
+            "train",
+            "--train",
+            str(toy_files["train"]),
+            "--dev",
+            str(toy_files["dev"]),
+            "--output",
+            str(out),
+            "--base-model",
+            str(tiny_base),
+            "--epochs",
+            "6",
+            "--batch-size",
+            "8",
+            "--lr",
+            "3e-3",
+            "--no-lora",
+            "--save-steps",
+            "2",
+            "--eval-steps",
+            "9",
+            "--patience",
+            "0",
+            "--seed",
+            "7",
+            "--no-progress",
+        ]
+
+    straight = subprocess.run(cmd(tmp_path / "straight"), capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+    proc = subprocess.Popen(cmd(tmp_path / "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = tmp_path / "killed" / "checkpoints" / "last" / "progress.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if json.loads(progress.read_text())["progress"]["step"] >= 20:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+    assert proc.poll() is None, "training finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = subprocess.run(cmd(tmp_path / "killed") + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert [h["macro_f1"] for h in a["history"]] == [h["macro_f1"] for h in b["history"]]
+    assert a["macro_f1"] == b["macro_f1"] and a["confusion_matrix"] == b["confusion_matrix"]

@@ -204,3 +204,19 @@ def test_page_in_headless_chromium(server):
             page.screenshot(path=os.environ["STANCE_SCREENSHOT"], full_page=True)
         browser.close()
     assert all(u.startswith(server) for u in requests), [u for u in requests if not u.startswith(server)]
+
+
+def test_a_slow_client_does_not_block_others(server):
+    host, port = server.removeprefix("http://").split(":")
+    slow = socket.create_connection((host, int(port)))
+    try:
+        slow.sendall(
+            b'POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n{"te'
+        )
+        start = time.time()
+        r = post(server, "/v1/classify", {"texts": [NEUTRAL]})
+        assert r.status_code == 200 and time.time() - start < 10
+        slow.sendall(b'xts": ["' + "جلسة".encode() + b'"]}' + b" " * 60)
+    finally:
+        slow.close()
+    assert post(server, "/v1/classify", {"texts": [HOSTILE]}).status_code == 200
