@@ -96,6 +96,19 @@ def check_safetensors_only(folder: Path) -> None:
         )
 
 
+def load_tokenizer(location: str):
+    """``AutoTokenizer.from_pretrained`` with a one-line error when it cannot be loaded."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(location)
+    except (OSError, ValueError) as exc:
+        raise StanceError(
+            f"cannot load the tokenizer of {location!r} ({str(exc).splitlines()[0]}): "
+            "check the name, or pass a local folder when offline"
+        ) from None
+
+
 def build_classifier(base_location: str, labels: list[str], lora: LoraSettings | None = None):
     """A fresh sequence classifier on a base encoder, optionally wrapped with LoRA."""
     from transformers import AutoModelForSequenceClassification
@@ -131,7 +144,7 @@ def build_classifier(base_location: str, labels: list[str], lora: LoraSettings |
 
 def load_model_folder(folder: str | Path):
     """Load ``(model, tokenizer, spec)`` from a model folder, merging LoRA adapters."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -157,7 +170,7 @@ def load_model_folder(folder: str | Path):
     else:
         model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
         tokenizer_source = str(folder)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    tokenizer = load_tokenizer(tokenizer_source)
     model.eval()
     return model, tokenizer, spec
 

@@ -336,11 +336,11 @@ def train(
     """
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import get_linear_schedule_with_warmup
 
     from stance.bases import resolve_base
     from stance.metrics import classification_report
-    from stance.modeling import LoraSettings, ModelSpec, build_classifier
+    from stance.modeling import LoraSettings, ModelSpec, build_classifier, load_tokenizer
 
     if not config.train_file or not config.output_dir:
         raise StanceError("training needs a train file and an output folder")
@@ -358,7 +358,7 @@ def train(
         adapter=config.lora,
         task=config.task,
     )
-    tokenizer = AutoTokenizer.from_pretrained(base.location)
+    tokenizer = load_tokenizer(base.location)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def encode(texts: list[str]) -> list[list[int]]:

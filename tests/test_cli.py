@@ -174,3 +174,31 @@ def test_classify_article_from_stdin_human_and_json(tiny_model):
     result = json.loads(machine.stdout)
     assert [s["label"] for s in result["sentences"]] == ["hostile", "conciliatory", "hostile"]
     assert result["summary"]["counts"]["hostile"] == 2
+
+
+def test_unreachable_hub_model_is_a_one_line_error(toy_files, tmp_path):
+    import os
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stance.cli",
+            "train",
+            "--train",
+            str(toy_files["train"]),
+            "--dev",
+            str(toy_files["dev"]),
+            "--output",
+            str(tmp_path / "m"),
+            "--base-model",
+            "aubmindlab/bert-base-arabertv02",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "aubmindlab/bert-base-arabertv02" in result.stderr and "offline" in result.stderr
