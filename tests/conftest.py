@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import csv
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``stance`` as a real subprocess (exit codes, stderr, no tracebacks)."""
+    return subprocess.run(
+        [sys.executable, "-m", "stance.cli", *args], input=stdin, capture_output=True, text=True, timeout=600, env=env
+    )
+
 
 CONCILIATORY = ["ترحب", "بالحوار", "تعاون", "اتفاق", "شراكة", "مصالحة"]
 HOSTILE = ["تهدد", "عقوبات", "هجوم", "تدين", "تطرد", "تصعيد"]

