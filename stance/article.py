@@ -106,12 +106,17 @@ def summarise(sentences: list[dict[str, Any]], labels: list[str]) -> dict[str, A
     return summary
 
 
+def assemble(units: list[str], results: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
+    """The article result: per-sentence labels and scores plus the summary."""
+    sentences = [{"index": i, "text": u, **r} for i, (u, r) in enumerate(zip(units, results))]
+    return {"sentences": sentences, "summary": summarise(sentences, labels)}
+
+
 def classify_article(classifier, text: str, batch_size: int = 32) -> dict[str, Any]:
     """Per-sentence labels and scores plus an article summary."""
     units = split_sentences(text)
     results = classifier.predict(units, batch_size=batch_size) if units else []
-    sentences = [{"index": i, "text": u, **r} for i, (u, r) in enumerate(zip(units, results))]
-    return {"sentences": sentences, "summary": summarise(sentences, classifier.labels)}
+    return assemble(units, results, classifier.labels)
 
 
 def format_article(result: dict[str, Any]) -> str:

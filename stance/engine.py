@@ -55,22 +55,41 @@ class InferenceEngine:
         return self.predict_ids(self.encode(texts), batch_size)
 
     def predict_ids(self, ids: list[list[int]], batch_size: int = 32) -> np.ndarray:
-        import torch
+        return predict_ids(self.model, ids, self.pad_id, batch_size, bf16=self.precision == "bf16")
 
-        out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
-        if not ids:
-            return out
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                rows = [ids[i] for i in idx]
-                width = max(len(r) for r in rows)
-                input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for j, row in enumerate(rows):
-                    input_ids[j, : len(row)] = torch.tensor(row)
-                    mask[j, : len(row)] = 1
-                logits = self.model(input_ids=input_ids, attention_mask=mask).logits
-                out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+
+def pad_batch(ids: list[list[int]], pad_id: int):
+    """Right-pad token id lists into ``(input_ids, attention_mask)`` tensors."""
+    import torch
+
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, seq in enumerate(ids):
+        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return input_ids, mask
+
+
+def predict_ids(model, ids: list[list[int]], pad_id: int, batch_size: int = 32, bf16: bool = False) -> np.ndarray:
+    """Class probabilities for token id lists: length-sorted batches, results in input order.
+
+    Runs in eval mode under ``inference_mode`` (and bf16 autocast if asked) and
+    restores the model's training mode afterwards, so training can call it too.
+    """
+    import torch
+
+    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
+    if not ids:
         return out
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
+            logits = model(input_ids=input_ids, attention_mask=mask).logits
+            out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+    model.train(was_training)
+    return out

@@ -245,13 +245,11 @@ def create_app(
         if not body.text.strip():
             raise ApiError(422, "empty_text", "text is empty: send an article")
         batcher = batcher_for(body.task)
-        from stance.article import split_sentences, summarise
+        from stance.article import assemble, split_sentences
 
         units = split_sentences(body.text)
         results = await batcher.submit(units) if units else []
-        sentences = [{"index": i, "text": u, **r} for i, (u, r) in enumerate(zip(units, results))]
-        clf = registry.models[tasks[body.task]]
-        return {"task": body.task, "sentences": sentences, "summary": summarise(sentences, clf.labels)}
+        return {"task": body.task, **assemble(units, results, registry.models[tasks[body.task]].labels)}
 
     @app.get("/v1/models", summary="Loaded models")
     async def list_models() -> dict[str, Any]:

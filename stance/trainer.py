@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from stance.data import LabelledData, load_labelled, split_dev
+from stance.engine import pad_batch, predict_ids
 from stance.errors import StanceError
 from stance.normalize import NormalizationConfig
 
@@ -139,36 +140,6 @@ def bucket_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[
         batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def pad_batch(ids: list[list[int]], pad_id: int):
-    import torch
-
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, seq in enumerate(ids):
-        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
-    return input_ids, mask
-
-
-def predict_ids(model, ids: list[list[int]], pad_id: int, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities for pre-tokenised rows, batched by length, in input order."""
-    import torch
-
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
-            logits = model(input_ids=input_ids, attention_mask=mask).logits
-            out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
-    model.train(was_training)
-    return out
 
 
 def _trainable_state(model) -> dict[str, Any]:
@@ -417,7 +388,7 @@ def train(
     epoch_cache: dict[int, list[list[int]]] = {}
 
     def evaluate_dev() -> dict[str, Any]:
-        probs = predict_ids(model, dev_ids, pad_id)
+        probs = predict_ids(model, dev_ids, pad_id, batch_size=64)
         pred = [labels[i] for i in probs.argmax(axis=1)]
         return classification_report(dev_data.labels, pred, labels)
 
