@@ -111,6 +111,14 @@ def _add_classify(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue a partial --output after a crash")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8")
+    ray = p.add_argument_group("Ray engine (--engine ray: --input is a file or folder, --output a folder of Parquet shards)")
+    ray.add_argument("--engine", choices=["local", "ray"], default="local", help="classify --input here or with Ray Data")
+    ray.add_argument("--address", help="Ray cluster to join, e.g. auto or ray://head:10001 (default: start a local Ray)")
+    ray.add_argument("--actors", type=int, default=1, help="model actors (each loads the model once)")
+    ray.add_argument("--cpus-per-actor", type=float, default=1.0)
+    ray.add_argument("--ray-batch-size", type=int, default=256, help="rows per actor call")
+    ray.add_argument("--articles", action="store_true", help="input rows are articles: one output row per sentence")
+    ray.add_argument("--keep-text", action="store_true", help="also write the statement text")
 
 
 def _load_classifier(args):
@@ -120,6 +128,8 @@ def _load_classifier(args):
 
 
 def _run_classify(args) -> int:
+    if args.engine == "ray" or args.articles:
+        return _run_classify_ray(args)
     if args.input:
         from stance.batch_files import classify_file
 
@@ -164,6 +174,37 @@ def _run_classify(args) -> int:
         for text, result in zip(texts, results):
             scores = "  ".join(f"{k} {v:.3f}" for k, v in result["scores"].items())
             print(f"{result['label']}\t{scores}\t{text}")
+    return 0
+
+
+def _run_classify_ray(args) -> int:
+    from stance.ray_engine import RayJobConfig, classify_with_ray
+
+    if args.engine != "ray":
+        raise StanceError("--articles works with --engine ray; for one article use --article FILE")
+    if not args.input or not args.output:
+        raise StanceError("--engine ray needs --input FILE_OR_FOLDER and --output FOLDER")
+    if args.actors < 1 or args.ray_batch_size < 1:
+        raise StanceError("--actors and --ray-batch-size must be at least 1")
+    config = RayJobConfig(
+        model=args.model or args.task,
+        text_column=args.text_column,
+        id_column=args.id_column or "id",
+        articles=args.articles,
+        batch_size=args.ray_batch_size,
+        actors=args.actors,
+        cpus_per_actor=args.cpus_per_actor,
+        inference_batch_size=args.batch_size,
+        precision=args.precision,
+        address=args.address,
+        keep_text=args.keep_text,
+    )
+    summary = classify_with_ray(args.input, args.output, config)
+    print(
+        f"classified {summary['input_rows']} rows -> {summary['output']} "
+        f"({summary['output_rows']} output rows, {summary['error_rows']} with errors, {summary['shards']} shards)",
+        file=sys.stderr,
+    )
     return 0
 
 

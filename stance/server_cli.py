@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from stance.errors import StanceError
 
@@ -15,6 +16,10 @@ def add_serve(sub) -> None:
         "--models",
         default="stance,sentiment",
         help="comma-separated shipped names or TASK=FOLDER pairs (missing shipped models are skipped)",
+    )
+    p.add_argument(
+        "--models-dir",
+        help="serve models by name from this folder only: --models TASK=NAME then names a subfolder, never a path",
     )
     p.add_argument("--max-texts", type=int, default=256)
     p.add_argument("--max-chars", type=int, default=5_000)
@@ -33,9 +38,13 @@ def run_serve(args: argparse.Namespace) -> int:
         raise StanceError("stance serve needs the server extra: pip install 'arabic-stance[server]'") from None
     from stance.classifier import Classifier
     from stance.server import ServerSettings, create_app, parse_models
-    from stance.shipped import SHIPPED, models_dir, resolve_model_path
+    from stance.shipped import SHIPPED, models_dir, resolve_model_path, resolve_named_model
 
     wanted = parse_models([n for n in args.models.split(",") if n.strip()])
+    if args.models_dir:
+        if not Path(args.models_dir).is_dir():
+            raise StanceError(f"--models-dir {args.models_dir}: no such folder")
+        wanted = {task: str(resolve_named_model(name, args.models_dir)) for task, name in wanted.items()}
     available = {}
     for task, location in wanted.items():
         if location in SHIPPED and not (models_dir() / location / "stance_config.json").exists() and len(wanted) > 1:

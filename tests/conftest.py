@@ -20,6 +20,22 @@ def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = N
     )
 
 
+# Messy texts every entry point must survive (predict, the CLI's files and arguments, the HTTP API).
+EDGE_CASES = {
+    "empty": "",
+    "whitespace": " \t\n  ",
+    "emoji only": "😀🔥🇸🇦",
+    "latin only": "The minister welcomed the talks.",
+    "digits only": "١٢٣ 456",
+    "diacritics only": "َُِّْ",
+    "very long": "تهدد " * 25_000,
+    "control and bidi": "\u202eطهران\u202c\u0000\u0007 تهدد\u200f",
+    "mixed scripts": "Moscow موسكو Москва 莫斯科",
+    "lone surrogate": "نص\ud800سليم",
+    "presentation forms": "\ufefb\ufe8e",
+}
+
+
 CONCILIATORY = ["ترحب", "بالحوار", "تعاون", "اتفاق", "شراكة", "مصالحة"]
 HOSTILE = ["تهدد", "عقوبات", "هجوم", "تدين", "تطرد", "تصعيد"]
 NEUTRAL = ["جلسة", "اجتماع", "يوم", "الاثنين", "موعد", "إحصاء"]

@@ -122,6 +122,23 @@ def test_limits_and_bad_requests_are_json_4xx(server, payload, status, code):
     assert r.json()["error"]["message"]
 
 
+def test_edge_cases_through_the_api(server):
+    from conftest import EDGE_CASES
+
+    texts = [t for n, t in EDGE_CASES.items() if n != "very long"]  # the long one is refused by --max-chars
+    body = json.dumps({"texts": texts}).encode()  # ASCII escapes: the lone surrogate travels as \ud800
+    r = httpx.post(server + "/v1/classify", content=body, headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert len(results) == len(texts)
+    for res in results:
+        assert res["label"] in ("conciliatory", "hostile", "neutral")
+        assert abs(sum(res["scores"].values()) - 1) < 1e-5
+    article = json.dumps({"text": EDGE_CASES["very long"][:7_500]}, ensure_ascii=False).encode()  # under the body limit
+    long = httpx.post(server + "/v1/classify/article", content=article, headers={"content-type": "application/json"})
+    assert long.status_code == 200 and long.json()["summary"]["sentences"] == 1
+
+
 def test_body_limits_malformed_json_and_content_type(server):
     big = json.dumps({"texts": ["ا" * 200] * 100})
     r = httpx.post(server + "/v1/classify", content=big, headers={"content-type": "application/json"})
