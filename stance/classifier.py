@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from stance.engine import InferenceEngine
+from stance.errors import StanceError
 from stance.modeling import ModelSpec, load_model_folder
 from stance.shipped import resolve_model_path
 
@@ -27,17 +28,36 @@ class Classifier:
     [{'label': 'hostile', 'scores': {'conciliatory': 0.01, 'hostile': 0.97, 'neutral': 0.02}}]
     """
 
-    def __init__(self, model, tokenizer, spec: ModelSpec, precision: str = "auto", source: str = "") -> None:
+    def __init__(
+        self, model, tokenizer, spec: ModelSpec, precision: str = "auto", source: str = "", runtime: str = "torch"
+    ) -> None:
         self.spec = spec
         self.source = source
-        self.engine = InferenceEngine(model, tokenizer, max_length=spec.max_length, precision=precision)
+        self.runtime = runtime
+        if runtime == "onnx":
+            from stance.onnx_runtime import OnnxEngine
+
+            if precision not in ("auto", "fp32"):
+                raise StanceError(f"--runtime onnx runs in fp32: drop --precision {precision} or use --runtime torch")
+            self.engine = OnnxEngine(model, tokenizer, source, max_length=spec.max_length)
+        elif runtime == "torch":
+            from stance.precision import resolve_precision
+
+            resolved = resolve_precision(precision, source or None)
+            self.engine = InferenceEngine(model, tokenizer, max_length=spec.max_length, precision=resolved)
+        else:
+            raise StanceError(f"unknown runtime {runtime!r}: use torch or onnx")
 
     @classmethod
-    def load(cls, name_or_path: str | Path = "stance", precision: str = "auto") -> Classifier:
-        """Load a shipped model (``stance``, ``sentiment``) or a model folder."""
+    def load(cls, name_or_path: str | Path = "stance", precision: str = "auto", runtime: str = "torch") -> Classifier:
+        """Load a shipped model (``stance``, ``sentiment``) or a model folder.
+
+        ``precision``: auto, fp32, bf16 or int8 (torch runtime). ``runtime``:
+        ``torch`` or ``onnx`` (ONNX Runtime, exported once and cached).
+        """
         folder = resolve_model_path(name_or_path)
         model, tokenizer, spec = load_model_folder(folder)
-        return cls(model, tokenizer, spec, precision=precision, source=str(folder))
+        return cls(model, tokenizer, spec, precision=precision, source=str(folder), runtime=runtime)
 
     @property
     def labels(self) -> list[str]:

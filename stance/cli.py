@@ -111,9 +111,18 @@ def _add_classify(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue a partial --output after a crash")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8")
-    ray = p.add_argument_group("Ray engine (--engine ray: --input is a file or folder, --output a folder of Parquet shards)")
-    ray.add_argument("--engine", choices=["local", "ray"], default="local", help="classify --input here or with Ray Data")
-    ray.add_argument("--address", help="Ray cluster to join, e.g. auto or ray://head:10001 (default: start a local Ray)")
+    p.add_argument(
+        "--runtime", choices=["torch", "onnx"], default="torch", help="inference runtime (onnx: ONNX Runtime)"
+    )
+    ray = p.add_argument_group(
+        "Ray engine (--engine ray: --input is a file or folder, --output a folder of Parquet shards)"
+    )
+    ray.add_argument(
+        "--engine", choices=["local", "ray"], default="local", help="classify --input here or with Ray Data"
+    )
+    ray.add_argument(
+        "--address", help="Ray cluster to join, e.g. auto or ray://head:10001 (default: start a local Ray)"
+    )
     ray.add_argument("--actors", type=int, default=1, help="model actors (each loads the model once)")
     ray.add_argument("--cpus-per-actor", type=float, default=1.0)
     ray.add_argument("--ray-batch-size", type=int, default=256, help="rows per actor call")
@@ -124,7 +133,7 @@ def _add_classify(sub) -> None:
 def _load_classifier(args):
     from stance.classifier import Classifier
 
-    return Classifier.load(args.model or args.task, precision=args.precision)
+    return Classifier.load(args.model or args.task, precision=args.precision, runtime=args.runtime)
 
 
 def _run_classify(args) -> int:
@@ -233,6 +242,38 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--precision", default="auto")
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
+
+
+def _add_check_precision(sub) -> None:
+    p = sub.add_parser("check-precision", help="compare a fast inference path with fp32 on labelled data")
+    p.add_argument("--model", "-m", default=DEFAULT_MODEL)
+    p.add_argument("--data", required=True, help="labelled file in the model's labels (e.g. its dev set)")
+    p.add_argument("--precision", default="bf16", choices=["bf16", "int8", "fp32"])
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--write", action="store_true", help="record the result in the model folder (used by auto)")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_check_precision(args) -> int:
+    from stance.precision_guard import MAX_F1_DROP, MIN_AGREEMENT, check, write_guard
+    from stance.shipped import resolve_model_path
+
+    result = check(args.model, args.data, args.precision, args.runtime, args.text_column, args.label_column)
+    if args.write:
+        write_guard(resolve_model_path(args.model), result, args.data)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        verdict = "PASS" if result.passed else "FAIL"
+        print(
+            f"{verdict} {result.path}: agreement {result.agreement:.4f} (need >= {MIN_AGREEMENT}), macro-F1 "
+            f"{result.macro_f1_fast:.4f} vs fp32 {result.macro_f1_fp32:.4f} (drop allowed {MAX_F1_DROP}), "
+            f"{result.rows} rows"
+        )
+    return 0 if result.passed else 1
 
 
 def _run_evaluate(args) -> int:
@@ -278,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_classify(sub)
     _add_evaluate(sub)
+    _add_check_precision(sub)
     _add_export(sub)
     try:
         from stance.server_cli import add_serve
@@ -288,7 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"train": _run_train, "classify": _run_classify, "evaluate": _run_evaluate, "export": _run_export}
+COMMANDS = {
+    "train": _run_train,
+    "classify": _run_classify,
+    "evaluate": _run_evaluate,
+    "export": _run_export,
+    "check-precision": _run_check_precision,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

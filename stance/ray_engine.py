@@ -283,7 +283,9 @@ def _check_columns(first_file: str, fmt: str, config: RayJobConfig) -> None:
         with open(first_file, encoding="utf-8-sig", errors="replace") as fh:
             names = fh.readline().rstrip("\r\n").split("," if fmt == "csv" else "\t")
     if config.text_column not in names:
-        raise StanceError(f"{first_file}: no column {config.text_column!r} (columns: {', '.join(names)}): use --text-column")
+        raise StanceError(
+            f"{first_file}: no column {config.text_column!r} (columns: {', '.join(names)}): use --text-column"
+        )
     if config.id_column not in names:
         raise StanceError(
             f"{first_file}: no id column {config.id_column!r}: the Ray engine needs an id per row to check that "

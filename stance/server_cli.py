@@ -28,6 +28,7 @@ def add_serve(sub) -> None:
     p.add_argument("--max-batch", type=int, default=64, help="statements per forward pass across concurrent requests")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits for more requests")
     p.add_argument("--precision", default="auto")
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
     p.set_defaults(handler=run_serve)
 
 
@@ -61,6 +62,8 @@ def run_serve(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         max_wait_ms=args.max_wait_ms,
     )
-    app = create_app(available, settings, loader=lambda name: Classifier.load(name, precision=args.precision))
+    app = create_app(
+        available, settings, loader=lambda name: Classifier.load(name, precision=args.precision, runtime=args.runtime)
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=10)
     return 0

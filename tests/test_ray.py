@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, toy_rows
 
 ray = pytest.importorskip("ray")
@@ -97,9 +96,7 @@ def test_article_mode_one_row_per_sentence_from_parquet_folder(ray_local, tiny_m
     from stance.ray_engine import RayJobConfig, classify_with_ray
 
     toy = toy_rows(10, seed=5)
-    articles = [
-        {"id": f"a{i}", "text": "\n".join(r["text"] + "." for r in toy[i : i + 1 + i % 4])} for i in range(20)
-    ]
+    articles = [{"id": f"a{i}", "text": "\n".join(r["text"] + "." for r in toy[i : i + 1 + i % 4])} for i in range(20)]
     articles.append({"id": "a-empty", "text": ""})
     folder = tmp_path / "archive"
     folder.mkdir()
@@ -130,7 +127,9 @@ def test_cli_ray_engine_end_to_end(tiny_model, tmp_path):
     assert res.returncode == 0, res.stderr
     assert "300 rows" in res.stderr
     assert len(_read_output(out)) == 300
-    again = run_cli("classify", "--model", str(tiny_model), "--input", str(src), "--output", str(out), "--engine", "ray")
+    again = run_cli(
+        "classify", "--model", str(tiny_model), "--input", str(src), "--output", str(out), "--engine", "ray"
+    )
     assert again.returncode == 2 and "not empty" in again.stderr and "Traceback" not in again.stderr
 
 

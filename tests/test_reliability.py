@@ -10,13 +10,11 @@ import sys
 import time
 
 import pytest
+from conftest import EDGE_CASES, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import EDGE_CASES, run_cli
-
 from stance import Classifier
-
 
 
 @pytest.fixture(scope="module")
