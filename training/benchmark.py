@@ -1,7 +1,8 @@
 """Inference speed of the shipped model: Hugging Face pipeline vs our engine, and training throughput.
 
 Each variant runs in its own subprocess (so peak RSS is its own) on the same
-statements, then one table is printed:
+statements (variants: pipeline, fp32, int8, bf16 — PyTorch precisions — and
+onnx, ONNX Runtime in fp32), then one table is printed:
 
     python training/benchmark.py --model stance --data ../shared/data/stance/train.tsv --n 2000
 
@@ -61,7 +62,10 @@ def run_variant(args) -> dict:
             pipe(t, truncation=True, max_length=clf.spec.max_length)
             lat.append(time.perf_counter() - s)
     else:
-        clf = Classifier.load(args.model, precision=args.variant)
+        if args.variant == "onnx":
+            clf = Classifier.load(args.model, runtime="onnx")
+        else:
+            clf = Classifier.load(args.model, precision=args.variant)
         clf.predict(texts[:32])  # warm-up
         start = time.perf_counter()
         out = clf.predict(texts, batch_size=32)
@@ -113,7 +117,7 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data/stance/train.tsv")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--latency-n", type=int, default=200)
-    parser.add_argument("--variants", default="pipeline,fp32,int8,bf16")
+    parser.add_argument("--variants", default="pipeline,fp32,int8,bf16,onnx")
     parser.add_argument("--train-config", default="training/configs/stance.json")
     parser.add_argument("--train-steps", type=int, default=0, help="also time N training steps (0: skip)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
