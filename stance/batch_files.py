@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from stance.errors import StanceError
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2048
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _format(path: Path) -> str:
@@ -131,11 +133,9 @@ class _Writer:
     def row(self, item: dict[str, Any]) -> None:
         text = item["text"]
         if isinstance(text, str):
-            text = (
-                text.encode("utf-8", "replace").decode("utf-8")
-                if _row_problem(text) == "text is not valid UTF-8"
-                else text
-            )
+            # undecodable bytes (surrogate escapes) and lone surrogates (e.g. a JSON "\ud800")
+            # cannot be written as UTF-8: they become U+FFFD in the echoed text
+            text = _SURROGATE.sub("\ufffd", text)
         scores = item.get("scores") or {}
         if self.fmt == "jsonl":
             record = ({"id": item["id"]} if self.with_id else {}) | {

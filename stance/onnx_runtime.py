@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from stance.errors import StanceError
+from stance.precision_guard import GUARD_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +34,14 @@ def require_onnxruntime():
 
 
 def export_key(model_folder: str | Path) -> str:
-    """A hash of the files that define the model (weights, configs), for the export cache."""
+    """A hash of the files that define the model (weights, configs; not the guard record), for the export cache."""
     import torch
     import transformers
 
     digest = hashlib.sha256(f"{_EXPORT_VERSION}|{torch.__version__}|{transformers.__version__}".encode())
     folder = Path(model_folder)
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix in (".safetensors", ".json"):
+        if path.is_file() and path.suffix in (".safetensors", ".json") and path.name != GUARD_FILE:
             digest.update(path.name.encode())
             with path.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):
