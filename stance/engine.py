@@ -30,7 +30,24 @@ def configure_threads() -> int:
     return torch.get_num_threads()
 
 
-class InferenceEngine:
+class TokenisingEngine:
+    """What every runtime shares: tokenise texts once, then classify the token ids."""
+
+    tokenizer = None
+    max_length = 128
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+
+    def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Class probabilities for already-prepared texts, in input order."""
+        return self.predict_ids(self.encode(texts), batch_size)
+
+    def predict_ids(self, ids: list[list[int]], batch_size: int = 32) -> np.ndarray:
+        raise NotImplementedError
+
+
+class InferenceEngine(TokenisingEngine):
     """Runs a sequence classifier over many texts quickly, in a given precision."""
 
     def __init__(self, model, tokenizer, max_length: int = 128, precision: str = "auto") -> None:
@@ -46,13 +63,6 @@ class InferenceEngine:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.model = model
         self.num_labels = model.config.num_labels
-
-    def encode(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
-
-    def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Class probabilities for already-prepared texts, in input order."""
-        return self.predict_ids(self.encode(texts), batch_size)
 
     def predict_ids(self, ids: list[list[int]], batch_size: int = 32) -> np.ndarray:
         return predict_ids(self.model, ids, self.pad_id, batch_size, bf16=self.precision == "bf16")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stance.engine import TokenisingEngine
 from stance.errors import StanceError
 from stance.precision_guard import GUARD_FILE
 
@@ -84,7 +85,7 @@ def export_onnx(model, target: Path) -> Path:
     return target
 
 
-class OnnxEngine:
+class OnnxEngine(TokenisingEngine):
     """Same interface as :class:`stance.engine.InferenceEngine`, running an ONNX Runtime session."""
 
     precision = "fp32"
@@ -108,12 +109,6 @@ class OnnxEngine:
         self.max_length = max_length
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.num_labels = model.config.num_labels
-
-    def encode(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
-
-    def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return self.predict_ids(self.encode(texts), batch_size)
 
     def predict_ids(self, ids: list[list[int]], batch_size: int = 32) -> np.ndarray:
         from stance.engine import pad_batch
