@@ -106,7 +106,8 @@ def _detect_id_column(path: Path, id_column: str | None) -> str | None:
         return "id" if "id" in header else None
 
 
-def _row_problem(text: str | None) -> str:
+def row_problem(text: str | None) -> str:
+    """Why a row's text cannot be classified (missing, undecodable bytes, empty), or ''."""
     if text is None:
         return "missing text"
     if any("\udc80" <= ch <= "\udcff" for ch in text):
@@ -193,7 +194,7 @@ def classify_file(
             seen_before = max(seen, done)
             for item in chunk:
                 if not item["error"]:
-                    item["error"] = _row_problem(item["text"])
+                    item["error"] = row_problem(item["text"])
             good = [i for i, item in enumerate(chunk) if not item["error"]]
             if good:
                 results = classifier.predict([chunk[i]["text"] for i in good], batch_size=batch_size)

@@ -81,6 +81,16 @@ def pad_batch(ids: list[list[int]], pad_id: int):
     return input_ids, mask
 
 
+def in_length_order(ids: list[list[int]], pad_id: int, num_labels: int, batch_size: int, batch_proba) -> np.ndarray:
+    """Run ``batch_proba(input_ids, mask) -> probabilities`` over length-sorted padded batches, in input order."""
+    out = np.zeros((len(ids), num_labels), dtype=np.float32)
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        out[idx] = batch_proba(*pad_batch([ids[i] for i in idx], pad_id))
+    return out
+
+
 def predict_ids(model, ids: list[list[int]], pad_id: int, batch_size: int = 32, bf16: bool = False) -> np.ndarray:
     """Class probabilities for token id lists: length-sorted batches, results in input order.
 
@@ -89,17 +99,13 @@ def predict_ids(model, ids: list[list[int]], pad_id: int, batch_size: int = 32, 
     """
     import torch
 
-    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
-    if not ids:
-        return out
-    order = np.argsort([len(x) for x in ids], kind="stable")
+    def batch_proba(input_ids, mask):
+        logits = model(input_ids=input_ids, attention_mask=mask).logits
+        return torch.softmax(logits.float(), dim=-1).numpy()
+
     was_training = model.training
     model.eval()
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in idx], pad_id)
-            logits = model(input_ids=input_ids, attention_mask=mask).logits
-            out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+        out = in_length_order(ids, pad_id, model.config.num_labels, batch_size, batch_proba)
     model.train(was_training)
     return out

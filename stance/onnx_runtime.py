@@ -111,14 +111,12 @@ class OnnxEngine(TokenisingEngine):
         self.num_labels = model.config.num_labels
 
     def predict_ids(self, ids: list[list[int]], batch_size: int = 32) -> np.ndarray:
-        from stance.engine import pad_batch
+        from stance.engine import in_length_order
 
-        out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in idx], self.pad_id)
-            logits = self.session.run(["logits"], {"input_ids": input_ids.numpy(), "attention_mask": mask.numpy()})[0]
+        def batch_proba(input_ids, mask):
+            feeds = {"input_ids": input_ids.numpy(), "attention_mask": mask.numpy()}
+            logits = self.session.run(["logits"], feeds)[0]
             shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-            out[idx] = shifted / shifted.sum(axis=1, keepdims=True)
-        return out
+            return shifted / shifted.sum(axis=1, keepdims=True)
+
+        return in_length_order(ids, self.pad_id, self.num_labels, batch_size, batch_proba)

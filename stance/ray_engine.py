@@ -112,20 +112,16 @@ def _read(ray, files: list[str], fmt: str, config: RayJobConfig):
     return ray.data.read_parquet(files, columns=columns, num_cpus=0)
 
 
-def _row_problem(text: Any) -> tuple[str | None, str]:
+def _decode(text: Any) -> tuple[str | None, str]:
     """The text as a string, or None with the reason it cannot be classified."""
-    if text is None:
-        return None, "missing text"
+    from stance.batch_files import row_problem
+
     if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return None, f"text is not valid UTF-8 (byte {exc.start})"
-    if not isinstance(text, str):
+        text = text.decode("utf-8", errors="surrogateescape")  # bad bytes are caught by row_problem
+    if text is not None and not isinstance(text, str):
         return None, f"text is a {type(text).__name__}, not a string"
-    if not text.strip():
-        return None, "empty text"
-    return text, ""
+    problem = row_problem(text)
+    return (None, problem) if problem else (text, "")
 
 
 class ClassifierActor:
@@ -174,7 +170,7 @@ class ClassifierActor:
 
     def _statements(self, ids: list, texts: list) -> dict[str, list]:
         out = self._empty_output("id")
-        decoded = [_row_problem(t) for t in texts]
+        decoded = [_decode(t) for t in texts]
         good = [i for i, (_, err) in enumerate(decoded) if not err]
         results = self.classifier.predict([decoded[i][0] for i in good], batch_size=self.config.inference_batch_size)
         by_row = dict(zip(good, results))
@@ -192,7 +188,7 @@ class ClassifierActor:
         units: list[tuple[int, int, str]] = []  # (article row, sentence index, sentence)
         problems: dict[int, str] = {}
         for i, raw in enumerate(texts):
-            text, err = _row_problem(raw)
+            text, err = _decode(raw)
             sentences = split_sentences(text) if text else []
             if not sentences:
                 problems[i] = err or "no sentences"

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from own_process import run_in_own_process
 
 
 def write_input(path: Path, data: str, n: int) -> int:
@@ -79,13 +79,10 @@ def main() -> None:
         for variant in args.variants.split(","):
             out = Path(tmp) / variant
             out.mkdir()
-            cmd = [sys.executable, __file__, "--variant", variant, "--input", str(src), "--out", str(out),
-                   "--model", args.model, "--batch", str(args.batch)]  # fmt: skip
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0:
-                print(f"{variant}: failed\n{done.stderr[-3000:]}")
-                continue
-            results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+            result = run_in_own_process(__file__, variant, "--input", str(src), "--out", str(out),
+                                 "--model", args.model, "--batch", str(args.batch))  # fmt: skip
+            if result:
+                results[variant] = result
     print(f"\n{n} statements from {args.data}, model {args.model}, 2 CPUs")
     print(f"{'variant':<10}{'rows':>7}{'start-up s':>12}{'job s':>9}{'rows/s':>9}")
     for name, r in results.items():

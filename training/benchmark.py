@@ -17,11 +17,11 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from own_process import run_in_own_process
 
 
 def load_texts(path: str, n: int) -> list[str]:
@@ -138,27 +138,12 @@ def main() -> None:
             if variant == "bf16" and not cpu_has_fast_bf16():
                 print(f"{variant}: skipped (this CPU has no native bf16 matrix units; bf16 would be emulated)")
                 continue
-            cmd = [
-                sys.executable,
-                __file__,
-                "--variant",
-                variant,
-                "--merged",
-                str(merged),
-                "--model",
-                args.model,
-                "--data",
-                args.data,
-                "--n",
-                str(args.n),
-                "--latency-n",
-                str(args.latency_n),
-            ]
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0:
-                print(f"{variant}: failed\n{done.stderr[-2000:]}")
-                continue
-            results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+            result = run_in_own_process(
+                __file__, variant, "--merged", str(merged), "--model", args.model, "--data", args.data,
+                "--n", str(args.n), "--latency-n", str(args.latency_n),
+            )  # fmt: skip
+            if result:
+                results[variant] = result
     base = results.get("pipeline")
     reference = results.get("fp32", base)
     print(
