@@ -162,18 +162,21 @@ class ClassifierActor:
         out["error"] = []
         return out
 
-    def _emit(self, out: dict[str, list], result: dict[str, Any] | None, error: str) -> None:
-        out["label"].append(result["label"] if result else None)
-        for lab in self.labels:
-            out[f"score_{lab}"].append(result["scores"][lab] if result else None)
+    def _emit(self, out: dict[str, list], probs, error: str) -> None:
+        """One output row from a probability vector (or None for a row that could not be classified)."""
+        out["label"].append(None if probs is None else self.labels[int(probs.argmax())])
+        for j, lab in enumerate(self.labels):
+            out[f"score_{lab}"].append(None if probs is None else float(probs[j]))
         out["error"].append(error)
 
     def _statements(self, ids: list, texts: list) -> dict[str, list]:
         out = self._empty_output("id")
         decoded = [_decode(t) for t in texts]
         good = [i for i, (_, err) in enumerate(decoded) if not err]
-        results = self.classifier.predict([decoded[i][0] for i in good], batch_size=self.config.inference_batch_size)
-        by_row = dict(zip(good, results))
+        probs = self.classifier.predict_proba(
+            [decoded[i][0] for i in good], batch_size=self.config.inference_batch_size
+        )
+        by_row = dict(zip(good, probs))
         for i, (text, err) in enumerate(decoded):
             out["id"].append(ids[i])
             if "text" in out:
@@ -193,7 +196,7 @@ class ClassifierActor:
             if not sentences:
                 problems[i] = err or "no sentences"
             units.extend((i, k, s) for k, s in enumerate(sentences))
-        results = self.classifier.predict([s for _, _, s in units], batch_size=self.config.inference_batch_size)
+        probs = self.classifier.predict_proba([s for _, _, s in units], batch_size=self.config.inference_batch_size)
         pos = 0
         for i in range(len(texts)):
             if i in problems:
@@ -207,7 +210,7 @@ class ClassifierActor:
                 out["article_id"].append(ids[i])
                 out["sentence_index"].append(k)
                 out["text"].append(sentence)
-                self._emit(out, results[pos], "")
+                self._emit(out, probs[pos], "")
                 pos += 1
         return out
 
