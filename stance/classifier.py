@@ -10,6 +10,7 @@ import numpy as np
 
 from stance.engine import InferenceEngine
 from stance.errors import StanceError
+from stance.lexical import LexicalModel
 from stance.modeling import ModelSpec, load_model_folder
 from stance.shipped import resolve_model_path
 
@@ -23,17 +24,35 @@ _CHARS_PER_TOKEN = 16
 class Classifier:
     """A trained stance or sentiment model with its preprocessing.
 
+    When the model folder holds a lexical n-gram model (``lexical/``, see
+    :mod:`stance.lexical`), the probabilities are its weighted average with
+    the neural model's; ``Classifier.load(..., lexical=False)`` uses the neural
+    model alone (the same answers as ``transformers.pipeline`` on an export).
+
     >>> clf = Classifier.load("stance")                        # doctest: +SKIP
     >>> clf.predict(["فرضت الولايات المتحدة عقوبات جديدة على روسيا"])  # doctest: +SKIP
     [{'label': 'hostile', 'scores': {'conciliatory': 0.01, 'hostile': 0.97, 'neutral': 0.02}}]
     """
 
     def __init__(
-        self, model, tokenizer, spec: ModelSpec, precision: str = "auto", source: str = "", runtime: str = "torch"
+        self,
+        model,
+        tokenizer,
+        spec: ModelSpec,
+        precision: str = "auto",
+        source: str = "",
+        runtime: str = "torch",
+        lexical: LexicalModel | None = None,
     ) -> None:
         self.spec = spec
         self.source = source
         self.runtime = runtime
+        if lexical is not None and lexical.labels != list(spec.labels):
+            raise StanceError(
+                f"{source}: the lexical model's labels {lexical.labels} differ from the model's {list(spec.labels)}: "
+                "refit it with `python training/fit_lexical.py`"
+            )
+        self.lexical = lexical
         if runtime == "onnx":
             from stance.onnx_runtime import OnnxEngine
 
@@ -49,15 +68,19 @@ class Classifier:
             raise StanceError(f"unknown runtime {runtime!r}: use torch or onnx")
 
     @classmethod
-    def load(cls, name_or_path: str | Path = "stance", precision: str = "auto", runtime: str = "torch") -> Classifier:
+    def load(
+        cls, name_or_path: str | Path = "stance", precision: str = "auto", runtime: str = "torch", lexical: bool = True
+    ) -> Classifier:
         """Load a shipped model (``stance``, ``sentiment``) or a model folder.
 
         ``precision``: auto, fp32, bf16 or int8 (torch runtime). ``runtime``:
         ``torch`` or ``onnx`` (ONNX Runtime, exported once and cached).
+        ``lexical``: average in the folder's n-gram model, if it has one.
         """
         folder = resolve_model_path(name_or_path)
         model, tokenizer, spec = load_model_folder(folder)
-        return cls(model, tokenizer, spec, precision=precision, source=str(folder), runtime=runtime)
+        ngrams = LexicalModel.load(folder) if lexical else None
+        return cls(model, tokenizer, spec, precision=precision, source=str(folder), runtime=runtime, lexical=ngrams)
 
     @property
     def labels(self) -> list[str]:
@@ -69,6 +92,10 @@ class Classifier:
 
     def prepare(self, texts: list[str]) -> list[str]:
         """Apply the model's normalisation and prefix (long texts are cut first, with a warning)."""
+        return [self.spec.input_prefix + t for t in self.normalize(texts)]
+
+    def normalize(self, texts: list[str]) -> list[str]:
+        """Apply the model's normalisation (long texts are cut first, with a warning)."""
         limit = self.spec.max_length * _CHARS_PER_TOKEN
         cut = []
         for text in texts:
@@ -78,13 +105,19 @@ class Classifier:
                 logger.warning("a text of %d characters was truncated to its first %d", len(text), limit)
                 text = text[:limit]
             cut.append(text)
-        return self.spec.prepare(cut)
+        return self.spec.normalize(cut)
 
     def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """An array (n_texts, n_labels) of probabilities, columns in :attr:`labels` order."""
         if isinstance(texts, str):
             texts = [texts]
-        return self.engine.predict_proba(self.prepare(list(texts)), batch_size=batch_size)
+        normalised = self.normalize(list(texts))
+        prefix = self.spec.input_prefix
+        probs = self.engine.predict_proba([prefix + t for t in normalised], batch_size=batch_size)
+        if self.lexical is None:
+            return probs
+        weight = self.lexical.weight
+        return ((1.0 - weight) * probs + weight * self.lexical.predict_proba(normalised)).astype(np.float32)
 
     def predict(self, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
         """One ``{"label": ..., "scores": {label: probability}}`` per text, in input order."""

@@ -114,6 +114,9 @@ def _add_classify(sub) -> None:
     p.add_argument(
         "--runtime", choices=["torch", "onnx"], default="torch", help="inference runtime (onnx: ONNX Runtime)"
     )
+    p.add_argument(
+        "--no-lexical", action="store_true", help="the neural model alone (ignore the model's lexical n-gram half)"
+    )
     ray = p.add_argument_group(
         "Ray engine (--engine ray: --input is a file or folder, --output a folder of Parquet shards)"
     )
@@ -133,7 +136,9 @@ def _add_classify(sub) -> None:
 def _load_classifier(args):
     from stance.classifier import Classifier
 
-    return Classifier.load(args.model or args.task, precision=args.precision, runtime=args.runtime)
+    return Classifier.load(
+        args.model or args.task, precision=args.precision, runtime=args.runtime, lexical=not args.no_lexical
+    )
 
 
 def _run_classify(args) -> int:
@@ -205,6 +210,7 @@ def _run_classify_ray(args) -> int:
         cpus_per_actor=args.cpus_per_actor,
         inference_batch_size=args.batch_size,
         precision=args.precision,
+        lexical=not args.no_lexical,
         address=args.address,
         keep_text=args.keep_text,
     )
@@ -243,6 +249,9 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--precision", default="auto")
     p.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
+    p.add_argument(
+        "--no-lexical", action="store_true", help="the neural model alone (ignore the model's lexical n-gram half)"
+    )
 
 
 def _add_check_precision(sub) -> None:

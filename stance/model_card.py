@@ -23,6 +23,10 @@ def write_model_card(out: Path, spec, config, report: dict[str, Any], extra: str
     history = "\n".join(
         f"| {h['step']} | {h['epoch']} | {h['macro_f1']:.4f} | {h['accuracy']:.4f} |" for h in report.get("history", [])
     )
+    headline = f"accuracy **{report['accuracy']:.4f}**, macro-F1 **{report['macro_f1']:.4f}**"
+    if "f1_over" in report:
+        over = report["f1_over"]
+        headline += f", F1-{''.join(x[0].upper() for x in over['labels'])} **{over['f1']:.4f}**"
     card = f"""---
 library_name: transformers
 pipeline_tag: text-classification
@@ -48,8 +52,8 @@ seed {config.seed}; best dev checkpoint at step {report.get("best_step", "?")} o
 training time {report.get("train_seconds", "?")} s.
 
 ## Dev figures
-accuracy **{report["accuracy"]:.4f}**, macro-F1 **{report["macro_f1"]:.4f}** on {report["n"]} rows.
-
+{headline} on {report["n"]} rows{" (neural and lexical models averaged, as `stance.Classifier` answers)" if "parts" in report else ""}.
+{_parts_table(report)}
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
 {per_class}
@@ -70,3 +74,29 @@ Evaluations during training:
     path = out / "README.md"
     path.write_text(card, encoding="utf-8")
     return path
+
+
+def _parts_table(report: dict[str, Any]) -> str:
+    """Dev figures of the neural and lexical halves, when the model averages both."""
+    parts = report.get("parts")
+    if not parts:
+        return ""
+    labels = report["labels"]
+    weight = parts.get("lexical_weight", 0.5)
+    lines = [
+        "",
+        f"The probabilities average the neural model (weight {1 - weight:g}) and the lexical n-gram model "
+        f"(`lexical/`, weight {weight:g}; {parts['lexical'].get('features', '?')} n-gram features). Each on its own:",
+        "",
+        "| model | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in labels) + " |",
+        "|---" * (3 + len(labels)) + "|",
+    ]
+    rows = [("neural (e5 + LoRA)", parts["neural"]), ("lexical (TF-IDF + SVM)", parts["lexical"]), ("average", report)]
+    for name, part in rows:
+        f1s = " | ".join(f"{part['per_class'][lab]['f1']:.4f}" for lab in labels)
+        lines.append(f"| {name} | {part['macro_f1']:.4f} | {part['accuracy']:.4f} | {f1s} |")
+    lines.append(
+        "\n`transformers.pipeline` on a merged export (`stance export`) runs the neural model alone; "
+        "`Classifier.load(..., lexical=False)` does the same in this library."
+    )
+    return "\n".join(lines) + "\n"

@@ -54,10 +54,14 @@ class ModelSpec:
 
     def prepare(self, texts: list[str]) -> list[str]:
         """Normalise texts and add the base's input prefix, exactly as in training."""
+        return [self.input_prefix + t for t in self.normalize(texts)]
+
+    def normalize(self, texts: list[str]) -> list[str]:
+        """Normalise texts as in training (without the input prefix)."""
         from stance.normalize import Normalizer
 
         normalize = Normalizer(self.normalization)
-        return [self.input_prefix + normalize(t) for t in texts]
+        return [normalize(t) for t in texts]
 
     def save(self, folder: Path) -> None:
         (folder / STANCE_CONFIG).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -209,4 +213,9 @@ def export_merged(folder: str | Path, target: str | Path) -> Path:
     tokenizer.save_pretrained(str(target))
     merged = ModelSpec(**{**spec.__dict__, "adapter": False, "base_model": spec.base_model})
     merged.save(target)
+    lexical = Path(folder) / "lexical"
+    if lexical.is_dir():  # the n-gram half travels too: Classifier.load(target) averages it in, pipeline() does not
+        import shutil
+
+        shutil.copytree(lexical, target / "lexical", dirs_exist_ok=True)
     return target

@@ -34,15 +34,22 @@ def require_onnxruntime():
     return onnxruntime
 
 
+_NOT_HASHED = (GUARD_FILE, "metrics.json", "training_config.json")
+
+
 def export_key(model_folder: str | Path) -> str:
-    """A hash of the files that define the model (weights, configs; not the guard record), for the export cache."""
+    """A hash of the files that define the neural model (weights, configs), for the export cache.
+
+    Records about the model (dev figures, training settings, the precision guard)
+    and the lexical half (``lexical/``, not run by ONNX Runtime) are left out.
+    """
     import torch
     import transformers
 
     digest = hashlib.sha256(f"{_EXPORT_VERSION}|{torch.__version__}|{transformers.__version__}".encode())
     folder = Path(model_folder)
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix in (".safetensors", ".json") and path.name != GUARD_FILE:
+        if path.is_file() and path.suffix in (".safetensors", ".json") and path.name not in _NOT_HASHED:
             digest.update(path.name.encode())
             with path.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):

@@ -63,6 +63,7 @@ class RayJobConfig:
     cpus_per_actor: float = 1.0
     inference_batch_size: int = 32
     precision: str = "auto"
+    lexical: bool = True
     address: str | None = None
     keep_text: bool = False
 
@@ -131,7 +132,7 @@ class ClassifierActor:
         from stance.classifier import Classifier
 
         self.config = config
-        self.classifier = Classifier.load(config.model, precision=config.precision)
+        self.classifier = Classifier.load(config.model, precision=config.precision, lexical=config.lexical)
         self.labels = self.classifier.labels
         self.batches = 0
 

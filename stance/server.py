@@ -263,6 +263,7 @@ def create_app(
                 "base_model": clf.spec.base_model,
                 "version": clf.spec.version,
                 "precision": getattr(clf, "precision", None),
+                "lexical": getattr(clf, "lexical", None) is not None,
                 "stats": {
                     "batches": batcher.batches_run if batcher else 0,
                     "texts": batcher.texts_run if batcher else 0,
@@ -271,6 +272,8 @@ def create_app(
             metrics = Path(getattr(clf, "source", "") or "/nonexistent") / "metrics.json"
             if metrics.exists():
                 m = json.loads(metrics.read_text())
+                if "parts" in m and not info["lexical"]:  # the figures of what this server runs
+                    m = m["parts"]["neural"]
                 info["dev"] = {k: m[k] for k in ("accuracy", "macro_f1", "n") if k in m}
             out.append(info)
         return {"models": out, "ready": registry.ready.is_set()}

@@ -29,6 +29,7 @@ def add_serve(sub) -> None:
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits for more requests")
     p.add_argument("--precision", default="auto")
     p.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
+    p.add_argument("--no-lexical", action="store_true", help="neural models alone (ignore their lexical n-gram half)")
     p.set_defaults(handler=run_serve)
 
 
@@ -63,7 +64,11 @@ def run_serve(args: argparse.Namespace) -> int:
         max_wait_ms=args.max_wait_ms,
     )
     app = create_app(
-        available, settings, loader=lambda name: Classifier.load(name, precision=args.precision, runtime=args.runtime)
+        available,
+        settings,
+        loader=lambda name: Classifier.load(
+            name, precision=args.precision, runtime=args.runtime, lexical=not args.no_lexical
+        ),
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=10)
     return 0

@@ -62,6 +62,9 @@ class TrainingConfig:
         task: a name recorded in the model (e.g. ``stance`` or ``sentiment``).
         strict: refuse rows with empty text or label instead of skipping them.
         normalization: Arabic text normalisation, saved with the model.
+        lexical: settings of an n-gram TF-IDF + SVM model fitted after training and averaged with the
+            neural model at inference (see :class:`stance.lexical.LexicalConfig`; ``{}`` for the defaults,
+            ``None`` for none).
     """
 
     train_file: str = ""
@@ -96,6 +99,7 @@ class TrainingConfig:
     task: str = ""
     strict: bool = False
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
+    lexical: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -110,6 +114,10 @@ class TrainingConfig:
             raise StanceError(f"unknown training setting(s) {sorted(unknown)}: known ones are {sorted(known)}")
         data = dict(data)
         data["normalization"] = NormalizationConfig.from_dict(data.get("normalization"))
+        if data.get("lexical") is not None:
+            from stance.lexical import LexicalConfig
+
+            LexicalConfig.from_dict(data["lexical"])  # refuse unknown settings before training starts
         return cls(**data)
 
     @classmethod
@@ -387,8 +395,11 @@ def train(
     lengths = [len(x) for x in train_ids]
     epoch_cache: dict[int, list[list[int]]] = {}
 
+    dev_probs: list[Any] = []
+
     def evaluate_dev() -> dict[str, Any]:
         probs = predict_ids(model, dev_ids, pad_id, batch_size=64)
+        dev_probs[:] = [probs]
         pred = [labels[i] for i in probs.argmax(axis=1)]
         return classification_report(dev_data.labels, pred, labels)
 
@@ -483,6 +494,13 @@ def train(
     )
     save_model_folder(model, tokenizer, spec, config, report, out)
     logger.info("saved %s (dev macro-F1 %.4f)", out, report["macro_f1"])
+    if config.lexical is not None:
+        from stance.lexical import LexicalConfig
+        from stance.lexical_fit import attach_lexical
+
+        report = attach_lexical(
+            out, config, LexicalConfig.from_dict(config.lexical), neural_dev_probs=dev_probs[0], neural_report=report
+        )
     return report
 
 

@@ -1,0 +1,57 @@
+"""Fit the lexical n-gram half of an already trained model folder and re-measure it on dev.
+
+``stance train`` does this itself when the training config has a ``lexical``
+section; this script adds (or refits) it for a model trained without one,
+e.g. the shipped models:
+
+    python training/fit_lexical.py models/stance --config training/configs/stance.json
+
+The training data, dev data, groups and row weights come from the folder's own
+``training_config.json``; the n-gram settings from the ``lexical`` section of
+``--config`` (else of the folder's config, else the defaults), and are recorded
+in the folder's ``training_config.json``. Writes ``lexical/`` into the folder and
+rewrites ``metrics.json``, ``confusion.png`` and the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from stance.lexical import LexicalConfig
+from stance.lexical_fit import attach_lexical
+from stance.trainer import TrainingConfig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="a trained model folder")
+    parser.add_argument("--config", help="a training config whose lexical section to use")
+    parser.add_argument("--card-extra", help="markdown appended to the rewritten model card")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    folder = Path(args.model)
+    config = TrainingConfig.from_file(folder / "training_config.json")
+    if args.config:
+        config.lexical = TrainingConfig.from_file(args.config).lexical
+    config.lexical = config.lexical if config.lexical is not None else {}
+    settings = LexicalConfig.from_dict(config.lexical)
+    saved = json.loads((folder / "training_config.json").read_text(encoding="utf-8"))
+    saved["lexical"] = config.lexical
+    (folder / "training_config.json").write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n")
+    report = attach_lexical(folder, config, settings)
+    if args.card_extra:
+        card = folder / "README.md"
+        extra = Path(args.card_extra).read_text(encoding="utf-8")
+        card.write_text(card.read_text(encoding="utf-8") + "\n" + extra, encoding="utf-8")
+    parts = report["parts"]
+    for name, part in (("neural", parts["neural"]), ("lexical", parts["lexical"]), ("combined", report)):
+        over = f"  F1-PN {part['f1_over']['f1']:.4f}" if "f1_over" in part else ""
+        per_class = "  ".join(f"{lab} {part['per_class'][lab]['f1']:.4f}" for lab in report["labels"])
+        print(f"{name}: macro-F1 {part['macro_f1']:.4f}{over}  accuracy {part['accuracy']:.4f}  {per_class}")
+
+
+if __name__ == "__main__":
+    main()
