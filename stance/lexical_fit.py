@@ -24,13 +24,6 @@ from stance.modeling import ModelSpec
 logger = logging.getLogger(__name__)
 
 
-def f1_over_for(spec: ModelSpec) -> list[str] | None:
-    """Sentiment models are also judged on F1-PN, the mean F1 of positive and negative."""
-    if spec.task == "sentiment" and {"positive", "negative"} <= set(spec.labels):
-        return ["positive", "negative"]
-    return None
-
-
 def attach_lexical(
     folder: str | Path,
     config,
@@ -44,7 +37,7 @@ def attach_lexical(
     ``neural_dev_probs`` (dev rows × labels) saves recomputing the neural
     model's dev probabilities. Returns the combined dev report.
     """
-    from stance.metrics import classification_report, plot_confusion
+    from stance.metrics import classification_report, plot_confusion, task_f1_over
     from stance.model_card import write_model_card
     from stance.trainer import load_splits
 
@@ -70,7 +63,7 @@ def attach_lexical(
         raise StanceError(f"{len(neural_dev_probs)} neural dev probabilities for {len(dev_data)} dev rows")
     lexical_probs = lexical.predict_proba(spec.normalize(dev_data.texts))
     combined = (1.0 - lexical.weight) * neural_dev_probs + lexical.weight * lexical_probs
-    labels, f1_over = list(spec.labels), f1_over_for(spec)
+    labels, f1_over = list(spec.labels), task_f1_over(spec.task, spec.labels)
 
     def report_of(probs: np.ndarray) -> dict[str, Any]:
         pred = [labels[i] for i in probs.argmax(axis=1)]

@@ -7,6 +7,13 @@ from typing import Any
 import numpy as np
 
 
+def task_f1_over(task: str, labels: list[str]) -> list[str] | None:
+    """Sentiment models are also judged on F1-PN, the mean F1 of positive and negative (WANLP 2021)."""
+    if task == "sentiment" and {"positive", "negative"} <= set(labels):
+        return ["positive", "negative"]
+    return None
+
+
 def classification_report(
     gold: list[str], pred: list[str], labels: list[str], f1_over: list[str] | None = None
 ) -> dict[str, Any]:

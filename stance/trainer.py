@@ -318,7 +318,7 @@ def train(
     from transformers import get_linear_schedule_with_warmup
 
     from stance.bases import resolve_base
-    from stance.metrics import classification_report
+    from stance.metrics import classification_report, task_f1_over
     from stance.modeling import LoraSettings, ModelSpec, build_classifier, load_tokenizer
 
     if not config.train_file or not config.output_dir:
@@ -401,7 +401,7 @@ def train(
         probs = predict_ids(model, dev_ids, pad_id, batch_size=64)
         dev_probs[:] = [probs]
         pred = [labels[i] for i in probs.argmax(axis=1)]
-        return classification_report(dev_data.labels, pred, labels)
+        return classification_report(dev_data.labels, pred, labels, f1_over=task_f1_over(config.task, labels))
 
     model.train()
     bar = tqdm(

@@ -123,3 +123,17 @@ def test_damaged_lexical_folder_is_a_clear_error(lexical_model, tmp_path):
     result = run_cli("classify", "--model", str(broken), "تهدد عقوبات")
     assert result.returncode == 2
     assert "unreadable lexical model" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_no_lexical_runs_the_neural_model_alone(lexical_model):
+    from stance import Classifier
+
+    out, _ = lexical_model
+    text = "موسكو ترحب بالحوار مع واشنطن"
+    both = run_cli("-q", "classify", "--model", str(out), "--json", "--precision", "fp32", text)
+    alone = run_cli("-q", "classify", "--model", str(out), "--json", "--precision", "fp32", "--no-lexical", text)
+    assert both.returncode == 0 and alone.returncode == 0, both.stderr + alone.stderr
+    neural = Classifier.load(out, precision="fp32", lexical=False).predict([text])[0]["scores"]
+    alone_scores = json.loads(alone.stdout)["scores"]
+    assert all(abs(alone_scores[k] - neural[k]) < 1e-4 for k in neural)
+    assert json.loads(both.stdout)["scores"] != alone_scores

@@ -2,7 +2,9 @@
 
 Each variant runs in its own subprocess (so peak RSS is its own) on the same
 statements (variants: pipeline, fp32, int8, bf16 — PyTorch precisions — and
-onnx, ONNX Runtime in fp32), then one table is printed:
+onnx, ONNX Runtime in fp32, all of the neural model alone as the pipeline runs
+it; lexical: fp32 with the model's lexical n-gram half averaged in, as
+``Classifier.load`` runs it by default), then one table is printed:
 
     python training/benchmark.py --model stance --data ../shared/data/stance/train.tsv --n 2000
 
@@ -45,7 +47,7 @@ def run_variant(args) -> dict:
     configure_threads()
     texts = load_texts(args.data, args.n)
     latency_texts = texts[: args.latency_n]
-    clf = Classifier.load(args.model, precision="fp32")
+    clf = Classifier.load(args.model, precision="fp32", lexical=False)
     prepared = clf.prepare(texts)
     if args.variant == "pipeline":
         from transformers import pipeline
@@ -63,9 +65,11 @@ def run_variant(args) -> dict:
             lat.append(time.perf_counter() - s)
     else:
         if args.variant == "onnx":
-            clf = Classifier.load(args.model, runtime="onnx")
+            clf = Classifier.load(args.model, runtime="onnx", lexical=False)
+        elif args.variant == "lexical":
+            clf = Classifier.load(args.model, precision="fp32", lexical=True)
         else:
-            clf = Classifier.load(args.model, precision=args.variant)
+            clf = Classifier.load(args.model, precision=args.variant, lexical=False)
         clf.predict(texts[:32])  # warm-up
         start = time.perf_counter()
         out = clf.predict(texts, batch_size=32)
@@ -117,7 +121,7 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data/stance/train.tsv")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--latency-n", type=int, default=200)
-    parser.add_argument("--variants", default="pipeline,fp32,int8,bf16,onnx")
+    parser.add_argument("--variants", default="pipeline,fp32,int8,bf16,onnx,lexical")
     parser.add_argument("--train-config", default="training/configs/stance.json")
     parser.add_argument("--train-steps", type=int, default=0, help="also time N training steps (0: skip)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
