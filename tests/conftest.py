@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import random
+import socket
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,52 @@ def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = N
     return subprocess.run(
         [sys.executable, "-m", "stance.cli", *args], input=stdin, capture_output=True, text=True, timeout=600, env=env
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(args: list[str], log: Path, graceful: bool = False):
+    """A real ``stance serve`` process on 127.0.0.1; yields its base URL once /health answers.
+
+    ``graceful``: on exit, also check it shut down cleanly on SIGTERM.
+    """
+    import httpx
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "stance.cli", "serve", "--port", str(port), *args]
+    with log.open("w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            pytest.fail("server exited:\n" + log.read_text())
+        time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("server not ready:\n" + log.read_text())
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            code = proc.wait(timeout=20)
+            if graceful:
+                assert code in (0, -15), "graceful shutdown failed:\n" + log.read_text()
+                assert "Application shutdown complete" in log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 # Messy texts every entry point must survive (predict, the CLI's files and arguments, the HTTP API).

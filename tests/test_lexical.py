@@ -137,3 +137,23 @@ def test_cli_no_lexical_runs_the_neural_model_alone(lexical_model):
     alone_scores = json.loads(alone.stdout)["scores"]
     assert all(abs(alone_scores[k] - neural[k]) < 1e-4 for k in neural)
     assert json.loads(both.stdout)["scores"] != alone_scores
+
+
+def test_server_reports_and_runs_the_configured_half(lexical_model, tmp_path):
+    import httpx
+    from conftest import running_server
+
+    from stance import Classifier
+
+    out, _ = lexical_model
+    metrics = json.loads((out / "metrics.json").read_text())
+    text = "موسكو ترحب بالحوار مع واشنطن"
+    for flags, lexical in (([], True), (["--no-lexical"], False)):
+        args = ["--models", f"stance={out}", "--precision", "fp32", *flags]
+        with running_server(args, tmp_path / f"server-{lexical}.log") as base:
+            info = httpx.get(base + "/v1/models").json()["models"][0]
+            scores = httpx.post(base + "/v1/classify", json={"texts": [text]}, timeout=30).json()["results"][0]
+        figures = metrics if lexical else metrics["parts"]["neural"]
+        assert info["lexical"] is lexical and info["dev"]["macro_f1"] == figures["macro_f1"]
+        expected = Classifier.load(out, precision="fp32", lexical=lexical).predict([text])[0]["scores"]
+        assert all(abs(scores["scores"][k] - v) < 1e-4 for k, v in expected.items())

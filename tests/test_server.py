@@ -6,71 +6,24 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from conftest import running_server
 
 CONCILIATORY = "موسكو ترحب بالحوار تعاون واشنطن"
 HOSTILE = "طهران تهدد عقوبات هجوم بكين"
 NEUTRAL = "بكين جلسة يوم موعد القاهرة"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tiny_model, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "stance.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--models",
-        f"stance={tiny_model}",
-        "--max-texts",
-        "8",
-        "--max-chars",
-        "300",
-        "--max-body-bytes",
-        "20000",
-        "--max-wait-ms",
-        "20",
-    ]
-    with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            pytest.fail("server exited:\n" + log.read_text())
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("server not ready:\n" + log.read_text())
-    yield base
-    proc.terminate()
-    try:
-        assert proc.wait(timeout=20) in (0, -15), "graceful shutdown failed:\n" + log.read_text()
-        assert "Application shutdown complete" in log.read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    args = ["--models", f"stance={tiny_model}", "--max-texts", "8", "--max-chars", "300"]
+    args += ["--max-body-bytes", "20000", "--max-wait-ms", "20"]
+    with running_server(args, tmp_path_factory.mktemp("server") / "server.log", graceful=True) as base:
+        yield base
 
 
 def post(base, path, payload, **kw):
