@@ -67,6 +67,12 @@ def _add_train(sub) -> None:
     p.add_argument("--max-steps", type=int)
     p.add_argument("--task", help="name recorded in the model, e.g. stance or sentiment")
     p.add_argument("--strict", action="store_true", default=None, help="refuse empty rows instead of skipping them")
+    p.add_argument(
+        "--lexical",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also fit the n-gram TF-IDF + SVM half averaged with the neural model (default: as the config says)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output folder")
     p.add_argument("--no-progress", action="store_true")
 
@@ -78,8 +84,10 @@ def _run_train(args) -> int:
     values = config.to_dict()
     for key in list(values):
         flag = getattr(args, key, None)
-        if flag is not None and key not in ("weight_map", "label_map", "normalization"):
+        if flag is not None and key not in ("weight_map", "label_map", "normalization", "lexical"):
             values[key] = flag
+    if args.lexical is not None:
+        values["lexical"] = (values.get("lexical") or {}) if args.lexical else None
     if args.weight_map:
         values["weight_map"] = {k: float(v) for k, v in _parse_map(args.weight_map, "--weight-map").items()}
     if args.label_map:
@@ -91,6 +99,12 @@ def _run_train(args) -> int:
     from stance.metrics import format_report
 
     print(format_report(report))
+    parts = report.get("parts")
+    if parts:
+        print(
+            f"\nmacro-F1 of each half on dev: neural {parts['neural']['macro_f1']:.4f}, "
+            f"lexical half {parts['lexical']['macro_f1']:.4f}; the figures above are their average"
+        )
     print(f"\nmodel saved to {config.output_dir}")
     return 0
 

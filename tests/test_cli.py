@@ -119,12 +119,16 @@ def test_train_command_writes_a_model(tiny_base, toy_files, tmp_path, capsys):
             "--no-lora",
             "--group-column",
             "doc",
+            "--lexical",
             "--no-progress",
         ]
     )
     assert code == 0
-    assert "macro-F1" in capsys.readouterr().out
-    assert json.loads((out / "metrics.json").read_text())["dev_rows"] > 0
+    printed = capsys.readouterr().out
+    assert "macro-F1" in printed and "lexical half" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dev_rows"] > 0 and "lexical" in metrics["parts"]
+    assert (out / "lexical" / "weights.safetensors").exists()
 
 
 @pytest.mark.parametrize(
