@@ -29,7 +29,6 @@ def attach_lexical(
     config,
     settings: LexicalConfig,
     neural_dev_probs: np.ndarray | None = None,
-    neural_report: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit the lexical model on ``config``'s training data, save it in ``folder`` and rewrite the dev figures.
 
@@ -71,16 +70,14 @@ def attach_lexical(
 
     metrics_path = folder / "metrics.json"
     previous = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
-    neural = neural_report or previous.get("parts", {}).get("neural") or _strip(previous) or report_of(neural_dev_probs)
-    if f1_over and "f1_over" not in neural:
-        neural = {**neural, **{k: v for k, v in report_of(neural_dev_probs).items() if k == "f1_over"}}
+    neural = report_of(neural_dev_probs)
     lexical_report = {**report_of(lexical_probs), "fit_seconds": round(fit_seconds, 1), "features": lexical.n_features}
     report = report_of(combined)
     for key in ("best_step", "steps", "history", "train_rows", "dev_rows", "train_seconds", "trainable_parameters"):
         if key in previous:
             report[key] = previous[key]
     report["dev_rows"] = len(dev_data)
-    report["parts"] = {"neural": _strip(neural), "lexical": lexical_report, "lexical_weight": lexical.weight}
+    report["parts"] = {"neural": neural, "lexical": lexical_report, "lexical_weight": lexical.weight}
     lexical.save(folder)
     metrics_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     plot_confusion(report, str(folder / "confusion.png"), title=f"{spec.task or 'dev'}: confusion matrix (dev)")
@@ -92,10 +89,3 @@ def attach_lexical(
         report["macro_f1"],
     )
     return report
-
-
-def _strip(report: dict[str, Any]) -> dict[str, Any]:
-    """A report without training bookkeeping (kept once, at the top level)."""
-    drop = {"parts", "history", "best_step", "steps", "train_rows", "train_seconds", "trainable_parameters"}
-    drop |= {"wall_seconds_this_run", "dev_rows"}
-    return {k: v for k, v in report.items() if k not in drop}

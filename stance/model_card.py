@@ -53,7 +53,7 @@ training time {report.get("train_seconds", "?")} s.
 
 ## Dev figures
 {headline} on {report["n"]} rows{" (neural and lexical models averaged, as `stance.Classifier` answers)" if "parts" in report else ""}.
-{_parts_table(report)}
+{_parts_table(report, f"neural ({spec.base_model}, {method})")}
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
 {per_class}
@@ -76,7 +76,7 @@ Evaluations during training:
     return path
 
 
-def _parts_table(report: dict[str, Any]) -> str:
+def _parts_table(report: dict[str, Any], neural_name: str) -> str:
     """Dev figures of the neural and lexical halves, when the model averages both."""
     parts = report.get("parts")
     if not parts:
@@ -91,7 +91,7 @@ def _parts_table(report: dict[str, Any]) -> str:
         "| model | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in labels) + " |",
         "|---" * (3 + len(labels)) + "|",
     ]
-    rows = [("neural (e5 + LoRA)", parts["neural"]), ("lexical (TF-IDF + SVM)", parts["lexical"]), ("average", report)]
+    rows = [(neural_name, parts["neural"]), ("lexical (TF-IDF + SVM)", parts["lexical"]), ("average", report)]
     for name, part in rows:
         f1s = " | ".join(f"{part['per_class'][lab]['f1']:.4f}" for lab in labels)
         lines.append(f"| {name} | {part['macro_f1']:.4f} | {part['accuracy']:.4f} | {f1s} |")

@@ -395,13 +395,12 @@ def train(
     lengths = [len(x) for x in train_ids]
     epoch_cache: dict[int, list[list[int]]] = {}
 
-    dev_probs: list[Any] = []
-
-    def evaluate_dev() -> dict[str, Any]:
-        probs = predict_ids(model, dev_ids, pad_id, batch_size=64)
-        dev_probs[:] = [probs]
+    def dev_report(probs) -> dict[str, Any]:
         pred = [labels[i] for i in probs.argmax(axis=1)]
         return classification_report(dev_data.labels, pred, labels, f1_over=task_f1_over(config.task, labels))
+
+    def evaluate_dev() -> dict[str, Any]:
+        return dev_report(predict_ids(model, dev_ids, pad_id, batch_size=64))
 
     model.train()
     bar = tqdm(
@@ -481,7 +480,8 @@ def train(
     progress.elapsed = time.time() - resumed_at
 
     checkpoints.load_best(model)
-    report = evaluate_dev()
+    dev_probs = predict_ids(model, dev_ids, pad_id, batch_size=64)
+    report = dev_report(dev_probs)
     report.update(
         best_step=progress.best_step,
         steps=progress.step,
@@ -498,9 +498,7 @@ def train(
         from stance.lexical import LexicalConfig
         from stance.lexical_fit import attach_lexical
 
-        report = attach_lexical(
-            out, config, LexicalConfig.from_dict(config.lexical), neural_dev_probs=dev_probs[0], neural_report=report
-        )
+        report = attach_lexical(out, config, LexicalConfig.from_dict(config.lexical), neural_dev_probs=dev_probs)
     return report
 
 
