@@ -78,7 +78,7 @@ def _add_train(sub) -> None:
 
 
 def _run_train(args) -> int:
-    from stance.trainer import TrainingConfig, train
+    from stance.fit.trainer import TrainingConfig, train
 
     config = TrainingConfig.from_file(args.config) if args.config else TrainingConfig()
     values = config.to_dict()
@@ -96,7 +96,7 @@ def _run_train(args) -> int:
     if not config.train_file or not config.output_dir:
         raise StanceError("stance train needs --train FILE and --output DIR (or a --config that names them)")
     report = train(config, resume=args.resume, progress_bar=not args.no_progress)
-    from stance.metrics import format_report
+    from stance.fit.metrics import format_report
 
     print(format_report(report))
     parts = report.get("parts")
@@ -148,7 +148,7 @@ def _add_classify(sub) -> None:
 
 
 def _load_classifier(args):
-    from stance.classifier import Classifier
+    from stance.inference.classifier import Classifier
 
     return Classifier.load(
         args.model or args.task, precision=args.precision, runtime=args.runtime, lexical=not args.no_lexical
@@ -159,7 +159,7 @@ def _run_classify(args) -> int:
     if args.engine == "ray" or args.articles:
         return _run_classify_ray(args)
     if args.input:
-        from stance.batch_files import classify_file
+        from stance.io.batch_files import classify_file
 
         if not args.output:
             raise StanceError("--input needs --output FILE")
@@ -182,7 +182,7 @@ def _run_classify(args) -> int:
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=2))
         else:
-            from stance.article import format_article
+            from stance.inference.article import format_article
 
             print(format_article(result))
         return 0
@@ -206,7 +206,7 @@ def _run_classify(args) -> int:
 
 
 def _run_classify_ray(args) -> int:
-    from stance.ray_engine import RayJobConfig, classify_with_ray
+    from stance.scale.ray_engine import RayJobConfig, classify_with_ray
 
     if args.engine != "ray":
         raise StanceError("--articles works with --engine ray; for one article use --article FILE")
@@ -281,8 +281,8 @@ def _add_check_precision(sub) -> None:
 
 
 def _run_check_precision(args) -> int:
-    from stance.precision_guard import MAX_F1_DROP, MIN_AGREEMENT, check, write_guard
-    from stance.shipped import resolve_model_path
+    from stance.fit.precision_check import MAX_F1_DROP, MIN_AGREEMENT, check, write_guard
+    from stance.modeling.shipped import resolve_model_path
 
     result = check(args.model, args.data, args.precision, args.runtime, args.text_column, args.label_column)
     if args.write:
@@ -300,8 +300,8 @@ def _run_check_precision(args) -> int:
 
 
 def _run_evaluate(args) -> int:
-    from stance.evaluation import evaluate_file
-    from stance.metrics import format_report, plot_confusion
+    from stance.fit.evaluation import evaluate_file
+    from stance.fit.metrics import format_report, plot_confusion
 
     clf = _load_classifier(args)
     report = evaluate_file(
@@ -326,8 +326,8 @@ def _add_export(sub) -> None:
 
 
 def _run_export(args) -> int:
-    from stance.modeling import export_merged
-    from stance.shipped import resolve_model_path
+    from stance.modeling.folder import export_merged
+    from stance.modeling.shipped import resolve_model_path
 
     target = export_merged(resolve_model_path(args.model), args.merged)
     print(f"exported {args.model} -> {target}  (transformers.pipeline('text-classification', model='{target}'))")
@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check_precision(sub)
     _add_export(sub)
     try:
-        from stance.server_cli import add_serve
+        from stance.serving.command import add_serve
 
         add_serve(sub)
     except ImportError:  # pragma: no cover - serve is optional

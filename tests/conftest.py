@@ -172,7 +172,7 @@ def toy_files(tmp_path_factory) -> dict[str, Path]:
 def train_tiny(
     base: Path, files: dict[str, Path], out: Path, resume: bool = False, stop_after: int | None = None, **overrides
 ):
-    from stance.trainer import TrainingConfig, train
+    from stance.fit.trainer import TrainingConfig, train
 
     settings = dict(
         train_file=str(files["train"]),

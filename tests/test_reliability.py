@@ -42,7 +42,7 @@ def test_random_unicode_never_crashes(clf, texts):
 
 
 def test_file_rows_with_bad_bytes_get_an_error_field(clf, tmp_path):
-    from stance.batch_files import classify_file
+    from stance.io.batch_files import classify_file
 
     src = tmp_path / "messy.tsv"
     src.write_bytes(b"id\ttext\n1\t" + "طهران تهدد".encode() + b"\n2\t\xff\xfe bad\n3\t\n4\t" + "جلسة".encode() + b"\n")
@@ -189,7 +189,7 @@ def test_model_names_cannot_escape_the_models_folder(tiny_model, tmp_path):
     import os
 
     from stance.errors import StanceError
-    from stance.shipped import resolve_named_model
+    from stance.modeling.shipped import resolve_named_model
 
     root = tmp_path / "models"
     root.mkdir()

@@ -16,9 +16,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from stance.data import load_labelled
-from stance.metrics import classification_report, format_report
-from stance.normalize import NormalizationConfig, Normalizer
+from stance.fit.metrics import classification_report, format_report
+from stance.io.data import load_labelled
+from stance.text.normalize import NormalizationConfig, Normalizer
 
 
 def build_pipeline(c: float = 0.5):

@@ -22,7 +22,7 @@ from own_process import run_in_own_process
 
 
 def write_input(path: Path, data: str, n: int) -> int:
-    from stance.data import read_table
+    from stance.io.data import read_table
 
     texts = [str(t) for t in read_table(data)["text"].tolist()[:n]]
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -35,8 +35,8 @@ def write_input(path: Path, data: str, n: int) -> int:
 def run_one(args) -> dict:
     src, out = Path(args.input), Path(args.out)
     if args.variant == "single":
-        from stance.batch_files import classify_file
-        from stance.classifier import Classifier
+        from stance.inference.classifier import Classifier
+        from stance.io.batch_files import classify_file
 
         start = time.perf_counter()
         clf = Classifier.load(args.model)
@@ -45,7 +45,7 @@ def run_one(args) -> dict:
         return {"startup_s": loaded - start, "job_s": time.perf_counter() - loaded, "rows": rows}
     import ray
 
-    from stance.ray_engine import RayJobConfig, classify_with_ray
+    from stance.scale.ray_engine import RayJobConfig, classify_with_ray
 
     actors = int(args.variant.split("-")[1])
     start = time.perf_counter()

@@ -27,7 +27,7 @@ from own_process import run_in_own_process
 
 
 def load_texts(path: str, n: int) -> list[str]:
-    from stance.data import read_table
+    from stance.io.data import read_table
 
     frame = read_table(path)
     return [str(t) for t in frame["text"].tolist()[:n]]
@@ -41,8 +41,8 @@ def percentile(values: list[float], q: float) -> float:
 def run_variant(args) -> dict:
     import torch
 
-    from stance.classifier import Classifier
-    from stance.engine import configure_threads
+    from stance.inference.classifier import Classifier
+    from stance.inference.engine import configure_threads
 
     configure_threads()
     texts = load_texts(args.data, args.n)
@@ -94,7 +94,7 @@ def run_variant(args) -> dict:
 
 def training_throughput(args) -> dict:
     """Statements/s of the stance recipe's training steps (forward + backward + update)."""
-    from stance.trainer import TrainingConfig, train
+    from stance.fit.trainer import TrainingConfig, train
 
     config = TrainingConfig.from_file(args.train_config)
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,9 +131,9 @@ def main() -> None:
         print(json.dumps(run_variant(args)))
         return
 
-    from stance.modeling import export_merged
-    from stance.precision import cpu_has_fast_bf16
-    from stance.shipped import resolve_model_path
+    from stance.modeling.folder import export_merged
+    from stance.modeling.precision import cpu_has_fast_bf16
+    from stance.modeling.shipped import resolve_model_path
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

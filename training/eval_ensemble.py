@@ -15,9 +15,9 @@ import argparse
 
 import numpy as np
 
-from stance.classifier import Classifier
-from stance.data import load_labelled
-from stance.metrics import classification_report
+from stance.fit.metrics import classification_report
+from stance.inference.classifier import Classifier
+from stance.io.data import load_labelled
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def tfidf_probs(train_file: str, texts: list[str], labels: list[str]) -> np.ndar
     from baseline_tfidf import build_pipeline
     from sklearn.calibration import CalibratedClassifierCV
 
-    from stance.normalize import NormalizationConfig, Normalizer
+    from stance.text.normalize import NormalizationConfig, Normalizer
 
     train = load_labelled(train_file, min_classes=1)
     normalize = Normalizer(NormalizationConfig())

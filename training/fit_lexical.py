@@ -20,9 +20,9 @@ import json
 import logging
 from pathlib import Path
 
-from stance.lexical import LexicalConfig
-from stance.lexical_fit import attach_lexical
-from stance.trainer import TrainingConfig
+from stance.fit.lexical_fit import attach_lexical
+from stance.fit.trainer import TrainingConfig
+from stance.modeling.lexical import LexicalConfig
 
 
 def main() -> None:

@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="cap per level")
     parser.add_argument("--levels", default="1,8,32")
     args = parser.parse_args()
-    from stance.data import read_table
+    from stance.io.data import read_table
 
     texts = [str(t) for t in read_table(args.data)["text"].tolist()[:1000]]
     for label, extra in (

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from stance.normalize import NormalizationConfig, Normalizer
+from stance.text.normalize import NormalizationConfig, Normalizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentiment"
 MAPS = {

@@ -6,7 +6,7 @@
         --dev runs/data/sentiment/dev.tsv --f1-over positive,negative
 
 For each feature budget (character + word n-grams) it fits the shipped
-recipe (:class:`stance.lexical.LexicalModel`: linear SVM, softmax temperature
+recipe (:class:`stance.modeling.lexical.LexicalModel`: linear SVM, softmax temperature
 from grouped cross-validation) and, for comparison, the SVM with scikit-learn's
 3-fold one-vs-rest sigmoid calibration; prints dev macro-F1 (and F1-PN) of each
 alone and of its equal-weight average with the neural model (run with
@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 
-from stance.classifier import Classifier
-from stance.data import load_labelled
-from stance.lexical import LexicalConfig, LexicalModel
-from stance.metrics import classification_report
+from stance.fit.metrics import classification_report
+from stance.inference.classifier import Classifier
+from stance.io.data import load_labelled
+from stance.modeling.lexical import LexicalConfig, LexicalModel
 
 BUDGETS = ((300_000, 200_000), (100_000, 50_000), (50_000, 25_000), (30_000, 15_000))
 

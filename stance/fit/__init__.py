@@ -1,0 +1,20 @@
+"""Fitting and measuring: the trainer, its configuration and data splits, the lexical half's fit,
+metrics, file evaluation and the accuracy check of fast inference paths."""
+
+from stance._lazy import lazy_exports
+
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "TrainingConfig": "config",
+        "train": "trainer",
+        "load_splits": "splits",
+        "attach_lexical": "lexical_fit",
+        "classification_report": "metrics",
+        "format_report": "metrics",
+        "plot_confusion": "metrics",
+        "evaluate_file": "evaluation",
+        "check": "precision_check",
+        "write_guard": "precision_check",
+    },
+)

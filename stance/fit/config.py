@@ -1,0 +1,111 @@
+"""The settings of a training run, as one dataclass saved with the model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from stance.errors import StanceError
+from stance.text.normalize import NormalizationConfig
+
+
+@dataclass
+class TrainingConfig:
+    """Everything that defines a training run (saved with the model as ``training_config.json``).
+
+    Attributes:
+        train_file: CSV, TSV, JSONL or ``datasets`` folder with texts and labels.
+        output_dir: where the model folder is written (checkpoints go in ``output_dir/checkpoints``).
+        base_model: ``e5-small`` (built-in, offline), a local folder or a hub id.
+        dev_file: a labelled dev set; without it a stratified split of ``train_file`` is held out.
+        text_column / label_column: column names in the data.
+        group_column: keep rows sharing this value (e.g. an article id) on one side of the dev split.
+        weight_column / weight_map: per-row loss weights by the column's value, e.g.
+            ``confidence`` with ``{"low": 0.5}``.
+        label_map: rename labels while loading (``{"NEG": "negative"}``).
+        dev_fraction: share of rows held out when there is no ``dev_file``.
+        epochs: passes over the training data (may be fractional).
+        batch_size: statements per step.
+        learning_rate: peak learning rate (LoRA likes ~3e-4, full fine-tuning ~5e-5).
+        warmup_ratio: share of steps with a linear warm-up; linear decay afterwards.
+        weight_decay: AdamW weight decay.
+        max_length: tokens per statement (longer ones are truncated).
+        seed: fixes the split, the initialisation, the batch order and dropout.
+        lora: train LoRA adapters (small files) instead of every weight.
+        lora_r / lora_alpha / lora_dropout: LoRA rank, scale and dropout.
+        freeze_embeddings: in full fine-tuning, keep the word embeddings fixed.
+        class_weights: weigh the loss by inverse class frequency.
+        label_smoothing: cross-entropy label smoothing.
+        eval_steps: evaluate every N steps (0: at the end of every epoch).
+        save_steps: write a resumable checkpoint every N steps.
+        patience: stop after this many evaluations without a better dev macro-F1 (0: never).
+        max_steps: stop after this many steps in total (0: no limit).
+        task: a name recorded in the model (e.g. ``stance`` or ``sentiment``).
+        strict: refuse rows with empty text or label instead of skipping them.
+        normalization: Arabic text normalisation, saved with the model.
+        lexical: settings of an n-gram TF-IDF + SVM model fitted after training and averaged with the
+            neural model at inference (see :class:`stance.modeling.lexical.LexicalConfig`; ``{}`` for the defaults,
+            ``None`` for none).
+    """
+
+    train_file: str = ""
+    output_dir: str = ""
+    base_model: str = "e5-small"
+    dev_file: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    group_column: str | None = None
+    weight_column: str | None = None
+    weight_map: dict[str, float] = field(default_factory=dict)
+    label_map: dict[str, str] = field(default_factory=dict)
+    dev_fraction: float = 0.15
+    epochs: float = 3.0
+    batch_size: int = 16
+    learning_rate: float = 3e-4
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    max_length: int = 128
+    seed: int = 42
+    lora: bool = True
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    freeze_embeddings: bool = True
+    class_weights: bool = True
+    label_smoothing: float = 0.0
+    eval_steps: int = 0
+    save_steps: int = 100
+    patience: int = 2
+    max_steps: int = 0
+    task: str = ""
+    strict: bool = False
+    normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
+    lexical: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["normalization"] = self.normalization.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise StanceError(f"unknown training setting(s) {sorted(unknown)}: known ones are {sorted(known)}")
+        data = dict(data)
+        data["normalization"] = NormalizationConfig.from_dict(data.get("normalization"))
+        if data.get("lexical") is not None:
+            from stance.modeling.lexical import LexicalConfig
+
+            LexicalConfig.from_dict(data["lexical"])  # refuse unknown settings before training starts
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainingConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StanceError(f"{path}: cannot read the training config ({exc})") from None

@@ -1,0 +1,75 @@
+"""Training and dev data for a run: loading, the held-out split and duplicate checks."""
+
+from __future__ import annotations
+
+import logging
+
+from stance.errors import StanceError
+from stance.fit.config import TrainingConfig
+from stance.io.data import LabelledData, load_labelled, split_dev
+
+logger = logging.getLogger(__name__)
+
+
+def load_splits(config: TrainingConfig) -> tuple[LabelledData, LabelledData]:
+    """Training and dev data: the dev file if given, else a (grouped) stratified split."""
+    common = dict(
+        text_column=config.text_column,
+        label_column=config.label_column,
+        strict=config.strict,
+        label_map=config.label_map or None,
+    )
+    train = load_labelled(
+        config.train_file,
+        group_column=config.group_column,
+        weight_column=config.weight_column,
+        weight_map=config.weight_map,
+        **common,
+    )
+    if config.dev_file:
+        dev = load_labelled(config.dev_file, min_classes=1, **common)
+    else:
+        train, dev = split_dev(train, config.dev_fraction, config.seed)
+        logger.info(
+            "held out %d of %d rows as dev (stratified%s)",
+            len(dev),
+            len(train) + len(dev),
+            ", grouped by " + config.group_column if config.group_column else "",
+        )
+    unknown = sorted(set(dev.labels) - set(train.labels))
+    if unknown:
+        raise StanceError(f"dev labels {unknown} never occur in the training data: fix the labels or use --label-map")
+    report_duplicates(train, dev, config.dev_file or config.train_file)
+    return train, dev
+
+
+def _near_key(text: str) -> str:
+    import re
+
+    return re.sub(r"[\W_\d]+", "", text).lower()
+
+
+def report_duplicates(train: LabelledData, dev: LabelledData, dev_name: str) -> None:
+    """Warn about exact and near duplicates in train; refuse texts that sit in both train and dev."""
+    from collections import Counter
+
+    exact = sum(n - 1 for n in Counter(train.texts).values() if n > 1)
+    near = sum(n - 1 for n in Counter(map(_near_key, train.texts)).values() if n > 1) - exact
+    if exact or near:
+        logger.warning(
+            "training data: %d exact and %d near-duplicate text(s) (same letters, other punctuation, digits or case)",
+            exact,
+            max(near, 0),
+        )
+    shared = sorted(set(train.texts) & set(dev.texts))
+    if shared:
+        raise StanceError(
+            f"{len(shared)} text(s) occur in both train and dev (e.g. {shared[0][:60]!r}), so dev would "
+            f"overstate accuracy: remove them from {dev_name} or from the training data"
+        )
+    dev_keys = {_near_key(t) for t in dev.texts}
+    near_shared = sum(1 for k in {_near_key(t) for t in train.texts} if k and k in dev_keys)
+    if near_shared:
+        logger.warning(
+            "%d near-duplicate text(s) across train and dev (same letters, other punctuation or digits)", near_shared
+        )

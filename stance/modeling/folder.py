@@ -1,0 +1,221 @@
+"""Building, saving and loading sequence classifiers (full or LoRA fine-tuned).
+
+A model folder always holds ``stance_config.json`` (labels, base model,
+input prefix, maximum length and the text normalisation) next to either a full
+``save_pretrained`` model (``config.json`` + ``model.safetensors`` + tokenizer)
+or LoRA adapters (``adapter_config.json`` + ``adapter_model.safetensors``) whose
+base is rebuilt on load. Only safetensors are ever read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stance.errors import StanceError
+from stance.modeling.bases import resolve_base
+from stance.text.normalize import NormalizationConfig
+
+logger = logging.getLogger(__name__)
+
+STANCE_CONFIG = "stance_config.json"
+FORMAT_VERSION = 1
+PICKLE_WEIGHTS = ("pytorch_model.bin", "adapter_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+
+
+@dataclass
+class ModelSpec:
+    """What a trained model needs at inference, saved as ``stance_config.json``."""
+
+    labels: list[str]
+    base_model: str
+    input_prefix: str = ""
+    max_length: int = 128
+    normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
+    adapter: bool = False
+    task: str = ""
+    version: str = "1"
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["normalization"] = self.normalization.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        data = dict(data)
+        data["normalization"] = NormalizationConfig.from_dict(data.get("normalization"))
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def prepare(self, texts: list[str]) -> list[str]:
+        """Normalise texts and add the base's input prefix, exactly as in training."""
+        return [self.input_prefix + t for t in self.normalize(texts)]
+
+    def normalize(self, texts: list[str]) -> list[str]:
+        """Normalise texts as in training (without the input prefix)."""
+        from stance.text.normalize import Normalizer
+
+        normalize = Normalizer(self.normalization)
+        return [normalize(t) for t in texts]
+
+    def save(self, folder: Path) -> None:
+        (folder / STANCE_CONFIG).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelSpec:
+        path = folder / STANCE_CONFIG
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            raise StanceError(f"{path}: unreadable model settings ({exc}): re-export or retrain the model") from None
+
+
+@dataclass
+class LoraSettings:
+    """LoRA on every attention and feed-forward projection of a BERT encoder."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.1
+    target_modules: list[str] = field(default_factory=lambda: ["query", "key", "value", "dense"])
+
+
+def label_maps(labels: list[str]) -> tuple[dict[int, str], dict[str, int]]:
+    return {i: lab for i, lab in enumerate(labels)}, {lab: i for i, lab in enumerate(labels)}
+
+
+def check_safetensors_only(folder: Path) -> None:
+    """Refuse folders whose weights exist only in pickle-based formats."""
+    has_safe = any(folder.glob("*.safetensors"))
+    pickles = [name for name in PICKLE_WEIGHTS if (folder / name).exists()]
+    if pickles and not has_safe:
+        raise StanceError(
+            f"{folder}: weights only in {', '.join(pickles)} (pickle, which can run code when loaded): "
+            "arabic-stance loads safetensors only; convert with `model.save_pretrained(dir, safe_serialization=True)`"
+        )
+
+
+def load_tokenizer(location: str):
+    """``AutoTokenizer.from_pretrained`` with a one-line error when it cannot be loaded."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(location)
+    except (OSError, ValueError) as exc:
+        raise StanceError(
+            f"cannot load the tokenizer of {location!r} ({str(exc).splitlines()[0]}): "
+            "check the name, or pass a local folder when offline"
+        ) from None
+
+
+def build_classifier(base_location: str, labels: list[str], lora: LoraSettings | None = None):
+    """A fresh sequence classifier on a base encoder, optionally wrapped with LoRA."""
+    from transformers import AutoModelForSequenceClassification
+
+    id2label, label2id = label_maps(labels)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_location,
+            num_labels=len(labels),
+            id2label=id2label,
+            label2id=label2id,
+            use_safetensors=True,
+        )
+    except OSError as exc:
+        raise StanceError(
+            f"cannot load base model {base_location!r} ({str(exc).splitlines()[0]}): "
+            "check the name, or pass a local folder when offline"
+        ) from None
+    if lora is None:
+        return model
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        modules_to_save=["classifier", "pooler"],
+    )
+    return get_peft_model(model, config)
+
+
+def load_model_folder(folder: str | Path):
+    """Load ``(model, tokenizer, spec)`` from a model folder, merging LoRA adapters."""
+    from transformers import AutoModelForSequenceClassification
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise StanceError(f"{folder}: no such model folder: train one with `stance train` or use a shipped name")
+    check_safetensors_only(folder)
+    if not (folder / STANCE_CONFIG).exists():
+        return _load_plain_folder(folder)
+    spec = ModelSpec.load(folder)
+    id2label, label2id = label_maps(spec.labels)
+    if spec.adapter:
+        from peft import PeftModel
+
+        base = resolve_base(spec.base_model)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base.location,
+            num_labels=len(spec.labels),
+            id2label=id2label,
+            label2id=label2id,
+            use_safetensors=True,
+        )
+        model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+        tokenizer_source = str(folder) if (folder / "tokenizer.json").exists() else base.location
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
+        tokenizer_source = str(folder)
+    tokenizer = load_tokenizer(tokenizer_source)
+    model.eval()
+    return model, tokenizer, spec
+
+
+def _load_plain_folder(folder: Path):
+    """A plain Hugging Face classifier folder (no stance_config.json): use its own labels."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    if not (folder / "config.json").exists():
+        raise StanceError(f"{folder}: not a model folder (no stance_config.json or config.json)")
+    try:
+        config = AutoConfig.from_pretrained(str(folder))
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as exc:
+        raise StanceError(f"{folder}: cannot load the model ({str(exc).splitlines()[0]})") from None
+    labels = [config.id2label[i] for i in range(config.num_labels)]
+    spec = ModelSpec(
+        labels=labels,
+        base_model=str(folder),
+        input_prefix=getattr(config, "stance_input_prefix", "") or "",
+        normalization=NormalizationConfig.from_dict(getattr(config, "stance_normalization", None)),
+    )
+    model.eval()
+    return model, tokenizer, spec
+
+
+def export_merged(folder: str | Path, target: str | Path) -> Path:
+    """Write a plain folder (merged weights + tokenizer) that ``transformers.pipeline`` loads."""
+    model, tokenizer, spec = load_model_folder(folder)
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    model.config.stance_input_prefix = spec.input_prefix
+    model.config.stance_normalization = spec.normalization.to_dict()
+    model.save_pretrained(str(target), safe_serialization=True)
+    tokenizer.save_pretrained(str(target))
+    merged = ModelSpec(**{**spec.__dict__, "adapter": False, "base_model": spec.base_model})
+    merged.save(target)
+    lexical = Path(folder) / "lexical"
+    if lexical.is_dir():  # the n-gram half travels too: Classifier.load(target) averages it in, pipeline() does not
+        import shutil
+
+        shutil.copytree(lexical, target / "lexical", dirs_exist_ok=True)
+    return target
