@@ -35,7 +35,8 @@ def test_guard_records_and_auto_obeys_it(tiny_model, toy_files, tmp_path, monkey
     import shutil
 
     import stance.modeling.precision as precision
-    from stance.fit.precision_check import GuardResult, check, guard_allows, write_guard
+    from stance.fit.precision_check import GuardResult, check, write_guard
+    from stance.modeling.precision import guard_allows
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_model, folder)
