@@ -6,6 +6,7 @@
   ``stance_request_duration_seconds{route}`` (histogram), counted by the
   outermost layer, so refused requests (401, 413, 429, 503) are in them too;
   ``route`` is the route's template (``/v1/classify``), ``other`` for unknown paths;
+  ``status`` 499 counts requests whose client left before an answer;
 - ``stance_queue_texts{task}``: texts admitted and not yet answered;
 - ``stance_batch_texts{task}`` (histogram): texts per forward pass;
 - ``stance_texts_classified_total{task}``;
@@ -104,7 +105,7 @@ class ObserveRequests:
         loop = asyncio.get_running_loop()
         started = loop.time()
         scope.setdefault("state", {})[STATE_STARTED] = started
-        status = 500
+        status = 0
 
         async def watch(message):
             nonlocal status
@@ -115,7 +116,11 @@ class ObserveRequests:
         self.metrics.in_progress.inc()
         try:
             await self.app(scope, receive, watch)
+        except BaseException:
+            status = status or 500  # the error layer outside answers 500
+            raise
         finally:
+            status = status or 499  # no answer: the client closed the connection first (nginx's 499)
             self.metrics.in_progress.dec()
             route = self._route(scope)
             method = scope["method"] if scope["method"] in METHODS else "other"  # bounded label values
