@@ -10,7 +10,8 @@
 - ``stance_queue_texts{task}``: texts admitted and not yet answered;
 - ``stance_batch_texts{task}`` (histogram): texts per forward pass;
 - ``stance_texts_classified_total{task}``;
-- ``stance_requests_in_progress``.
+- ``stance_requests_in_progress``;
+- ``process_*`` (resident memory, CPU seconds, open file descriptors) on Linux.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.responses import Response
@@ -62,6 +71,7 @@ class ServiceMetrics:
         )
         self.texts = Counter("stance_texts_classified", "texts classified", ["task"], registry=self.registry)
         self.registry.register(_QueueCollector(queue_depths))
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, CPU seconds, open fds (Linux)
 
     def batch_observer(self, task: str) -> Callable[[int], None]:
         histogram, counter = self.batch_texts.labels(task), self.texts.labels(task)

@@ -231,7 +231,9 @@ def test_slow_body_gets_408(open_server):
         start = time.time()
         s.sendall(b'{"te')
         s.settimeout(6)
-        answer = s.recv(4096)
+        answer = b""
+        while chunk := s.recv(4096):  # the server closes the connection after its answer
+            answer += chunk
         assert answer.startswith(b"HTTP/1.1 408") and b"body_timeout" in answer
         assert 1.5 < time.time() - start < 5
 
@@ -293,6 +295,36 @@ def test_short_overload_stays_responsive(open_server):
     assert shed[len(shed) // 2] < 2.0, shed  # shed well before the 4 s deadline (shared CPU: generous)
     assert max(health) < 5.0, health
     assert httpx.post(open_server + "/v1/classify", json={"texts": [HOSTILE] * 8}).status_code == 200  # nothing broke
+
+
+def test_short_soak_no_errors_no_memory_growth(guarded):
+    """20 s at a fixed 8 requests/s (the long run is training/serve_hostile.py soak)."""
+    base, _ = guarded
+    key = bearer(KEYS["env"])
+    for _ in range(20):  # warm-up
+        httpx.post(base + "/v1/classify", json={"texts": [HOSTILE]}, headers=key)
+    rss_before = _metric(base, "process_resident_memory_bytes", key)
+
+    async def soak():
+        async with httpx.AsyncClient(base_url=base, headers=key, timeout=30) as client:
+
+            async def one(i):
+                await asyncio.sleep(i / 8)
+                start = time.perf_counter()
+                r = await client.post("/v1/classify", json={"texts": [HOSTILE if i % 2 else CONCILIATORY]})
+                ok = r.status_code == 200 and r.json()["results"][0]["label"] == (
+                    "hostile" if i % 2 else "conciliatory"
+                )
+                return ok, time.perf_counter() - start
+
+            return await asyncio.gather(*(one(i) for i in range(160)))
+
+    outcomes = asyncio.run(soak())
+    assert all(ok for ok, _ in outcomes)
+    latencies = sorted(t for _, t in outcomes)
+    assert latencies[len(latencies) // 2] < 2.0, latencies  # shared CPU: generous
+    growth = _metric(base, "process_resident_memory_bytes", key) - rss_before
+    assert growth < 50e6, growth
 
 
 def test_metrics_count_requests_batches_and_texts(open_server):
