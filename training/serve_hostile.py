@@ -25,6 +25,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -334,25 +335,34 @@ def run_fuzz(args) -> None:
         cmd += [server.base + "/openapi.json", "--checks", "all", "--header", f"Authorization: Bearer {KEY}"]
         cmd += ["--max-examples", str(args.max_examples), "--seed", str(args.seed), "--workers", "1"]
         cmd += ["--request-timeout", "300", "--output-truncate", "true", "--max-time", str(args.max_seconds)]
+        before = _served(httpx.get(server.base + "/metrics", headers=auth()).text)  # readiness polls, not fuzzing
         start = time.time()
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.max_seconds + 600)
+        with tempfile.TemporaryDirectory() as scratch:  # schemathesis writes a .schemathesis/ cache in its cwd
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.max_seconds + 600, cwd=scratch)
         elapsed = time.time() - start
-        tail = [line[:200] for line in done.stdout.splitlines() if "aaaaaaaaaa" not in line][-25:]
-        print("\n".join(tail))
-        metrics = httpx.get(server.base + "/metrics", headers=auth()).text
-        served: Counter = Counter()
-        for route, status, value in re.findall(
-            r'^stance_requests_total\{method="[^"]+",route="([^"]+)",status="(\d+)"\} (\S+)$', metrics, re.M
-        ):
-            served[(route, status)] += int(float(value))
+        lines = [line[:300] for line in done.stdout.splitlines() if not re.search(r"(.)\1{50}", line)]
+        failures = lines.index(next((x for x in lines if "FAILURES" in x), lines[-1]))
+        print("\n".join(lines[failures : failures + 40] + ["..."] + lines[-22:]))
+        served = _served(httpx.get(server.base + "/metrics", headers=auth()).text)
+        served.subtract(before)
+        served = +served
         total = sum(served.values())
         fivexx = sum(v for (_, s), v in served.items() if s.startswith("5"))
         print(f"\nschemathesis exit code {done.returncode} in {elapsed:.0f} s")
-        print(f"requests the server counted (its own /metrics): {total}, of them 5xx: {fivexx}")
+        print(f"requests the server counted during the run (its own /metrics): {total}, of them 5xx: {fivexx}")
         for (route, status), v in sorted(served.items()):
             print(f"  {route} {status}: {v}")
     finally:
         server.stop()
+
+
+def _served(metrics: str) -> Counter:
+    served: Counter = Counter()
+    for route, status, value in re.findall(
+        r'^stance_requests_total\{method="[^"]+",route="([^"]+)",status="(\d+)"\} (\S+)$', metrics, re.M
+    ):
+        served[(route, status)] += int(float(value))
+    return served
 
 
 def _urllib_status(url: str, body: bytes, headers: dict) -> object:

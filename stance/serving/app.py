@@ -193,7 +193,7 @@ def _openapi_with_limits(app: FastAPI, settings: ServerSettings, tasks: list[str
             props["task"].update(task)
         if "ArticleRequest" in models:
             props = models["ArticleRequest"]["properties"]
-            props["text"].update(maxLength=settings.max_article_chars, pattern=r"\S")
+            props["text"].update(minLength=1, maxLength=settings.max_article_chars)
             props["task"].update(task)
         if keys:
             schema.setdefault("components", {})["securitySchemes"] = {
@@ -344,7 +344,7 @@ def create_app(
                 "article_too_long",
                 f"article has {len(body.text)} characters, over max_article_chars={settings.max_article_chars}",
             )
-        if not body.text.strip():
+        if not body.text:  # (whitespace alone is an article of no sentences, as the schema's minLength 1 says)
             raise ApiError(422, "empty_text", "text is empty: send an article")
         batcher = batcher_for(body.task)
         from stance.inference.article import assemble, split_sentences
