@@ -42,10 +42,15 @@ def assemble(units: list[str], results: list[dict[str, Any]], labels: list[str])
     return {"sentences": sentences, "summary": summarise(sentences, labels)}
 
 
-def classify_article(classifier, text: str, batch_size: int = 32) -> dict[str, Any]:
-    """Per-sentence labels and scores plus an article summary."""
+def classify_article(classifier, text: str, batch_size: int = 32, explain: bool = False) -> dict[str, Any]:
+    """Per-sentence labels and scores plus an article summary; ``explain``: each sentence's word weights too."""
     units = split_sentences(text)
-    results = classifier.predict(units, batch_size=batch_size) if units else []
+    if not units:
+        results = []
+    elif explain:
+        results = classifier.explain(units)
+    else:
+        results = classifier.predict(units, batch_size=batch_size)
     return assemble(units, results, classifier.labels)
 
 

@@ -111,7 +111,10 @@ class Classifier:
         """An array (n_texts, n_labels) of probabilities, columns in :attr:`labels` order."""
         if isinstance(texts, str):
             texts = [texts]
-        normalised = self.normalize(list(texts))
+        return self.proba_of_normalised(self.normalize(list(texts)), batch_size=batch_size)
+
+    def proba_of_normalised(self, normalised: list[str], batch_size: int = 32) -> np.ndarray:
+        """:meth:`predict_proba` of texts normalised already (both halves, averaged)."""
         prefix = self.spec.input_prefix
         probs = self.engine.predict_proba([prefix + t for t in normalised], batch_size=batch_size)
         if self.lexical is None:
@@ -128,8 +131,27 @@ class Classifier:
             for row in probs
         ]
 
-    def classify_article(self, text: str, batch_size: int = 32) -> dict[str, Any]:
-        """Split an article into sentences, classify each, and summarise (see :mod:`stance.inference.article`)."""
+    def explain(
+        self, texts: list[str], batch_size: int = 8, method: str | None = None, steps: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Which words drove each label: ``{"label", "scores", "words": [{"text", "start", "end", "weight"}]}``.
+
+        One entry per whitespace word of each text, with character offsets into
+        that text; ``weight`` > 0 supports the label, < 0 opposes it. ``method``:
+        ``occlusion`` (default) or ``ig`` (Integrated Gradients, ``steps``
+        interpolation steps). See :mod:`stance.inference.explain`.
+        """
+        from stance.inference.explain import DEFAULT_METHOD, DEFAULT_STEPS, explain
+
+        return explain(
+            self, texts, batch_size=batch_size, method=method or DEFAULT_METHOD, steps=steps or DEFAULT_STEPS
+        )
+
+    def classify_article(self, text: str, batch_size: int = 32, explain: bool = False) -> dict[str, Any]:
+        """Split an article into sentences, classify each, and summarise (see :mod:`stance.inference.article`).
+
+        ``explain``: also give each sentence its word weights (see :meth:`explain`).
+        """
         from stance.inference.article import classify_article
 
-        return classify_article(self, text, batch_size=batch_size)
+        return classify_article(self, text, batch_size=batch_size, explain=explain)
