@@ -145,6 +145,16 @@ def _add_classify(sub) -> None:
     ray.add_argument("--ray-batch-size", type=int, default=256, help="rows per actor call")
     ray.add_argument("--articles", action="store_true", help="input rows are articles: one output row per sentence")
     ray.add_argument("--keep-text", action="store_true", help="also write the statement text")
+    _add_classify_explain(p)
+
+
+def _add_classify_explain(p) -> None:
+    from stance.explain.command import add_explain_options
+    from stance.inference.explain import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
+
+    group = p.add_argument_group("explanations (statements or --article)")
+    group.add_argument("--explain", action="store_true", help="also show which words drove each label")
+    add_explain_options(group, DEFAULT_METHOD, DEFAULT_STEPS, METHODS)
 
 
 def _load_classifier(args):
@@ -156,6 +166,8 @@ def _load_classifier(args):
 
 
 def _run_classify(args) -> int:
+    if args.explain and (args.input or args.engine == "ray" or args.articles):
+        raise StanceError("--explain works with statements or --article, not with --input files or --engine ray")
     if args.engine == "ray" or args.articles:
         return _run_classify_ray(args)
     if args.input:
@@ -178,9 +190,13 @@ def _run_classify(args) -> int:
     if args.article:
         text = sys.stdin.read() if args.article == "-" else _read_text_file(args.article)
         clf = _load_classifier(args)
-        result = clf.classify_article(text)
+        result = clf.classify_article(text, explain=args.explain)
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=2))
+        elif args.explain:
+            from stance.explain.format import format_explained_article
+
+            print(format_explained_article(result, args.top))
         else:
             from stance.inference.article import format_article
 
@@ -193,6 +209,14 @@ def _run_classify(args) -> int:
         texts = [line for line in sys.stdin.read().splitlines() if line.strip()]
         if not texts:
             raise StanceError("stdin was empty: give at least one statement")
+    if args.explain:
+        from stance.explain.command import check_texts, print_explanations
+
+        check_texts(texts)
+        clf = _load_classifier(args)
+        results = clf.explain(texts, method=args.method, steps=args.steps)
+        print_explanations(texts, results, args.json, args.top)
+        return 0
     clf = _load_classifier(args)
     results = clf.predict(texts, batch_size=args.batch_size)
     if args.json:
@@ -344,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_check_precision(sub)
     _add_export(sub)
+    from stance.explain.command import add_explain
+
+    add_explain(sub)
     try:
         from stance.serving.command import add_serve
 
