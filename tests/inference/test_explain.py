@@ -176,8 +176,12 @@ def test_shipped_model_finds_the_one_hostile_verb():
     from stance import Classifier
 
     shipped = Classifier.load("stance")
-    text = "هدد وزير الخارجية خلال زيارته إلى العاصمة يوم الاثنين"
-    result = shipped.explain([text])[0]
-    assert result["label"] == "hostile"
-    top3 = [result["words"][i]["text"] for i in top_words(result, 3)]
-    assert "هدد" in top3, result["words"]
+    texts = {  # an otherwise neutral report of a visit, with one hostile verb
+        "هدد وزير الخارجية خلال زيارته إلى العاصمة يوم الاثنين": "هدد",
+        "وصل وزير الخارجية إلى العاصمة يوم الاثنين وهدد بقطع العلاقات": "وهدد",
+    }
+    for method in ("occlusion", "ig"):
+        for (text, verb), result in zip(texts.items(), shipped.explain(list(texts), method=method)):
+            assert result["label"] == "hostile"
+            top3 = [result["words"][i]["text"] for i in top_words(result, 3)]
+            assert verb in top3, (method, result["words"])
