@@ -94,6 +94,8 @@ def test_page_explain_toggle_in_headless_chromium(server):
         strongest = spans[max(range(len(weights)), key=lambda i: weights[i])]
         shade = strongest.evaluate("e => getComputedStyle(e).backgroundColor")
         assert shade.startswith("color(srgb 0.70") or shade.startswith("rgba(179, 38, 30"), shade  # hostile red
+        for span in first.query_selector_all(".w.oppose"):  # opposition: the runner-up's colour, never the label's
+            assert not span.evaluate("e => getComputedStyle(e).backgroundColor").startswith("color(srgb 0.70")
         assert page.evaluate("getComputedStyle(document.querySelector('#sentences .text')).direction") == "rtl"
         assert not page.is_hidden("#legend")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling

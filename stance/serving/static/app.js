@@ -28,9 +28,10 @@ async function loadTasks() {
 }
 
 // The sentence with each word shaded by its weight: the label's colour where it supports the label,
-// grey where it opposes it. Offsets count code points (Python), so slice an array of code points.
+// the runner-up label's colour where it opposes it. Offsets count code points (Python): slice code points.
 function explainedText(s) {
   const chars = Array.from(s.text);
+  const runnerUp = Object.entries(s.scores).filter(([l]) => l !== s.label).sort((a, b) => b[1] - a[1])[0];
   const top = Math.max(1e-9, ...s.words.map((w) => Math.abs(w.weight)));
   const p = el("p", { class: "text explained" });
   let at = 0;
@@ -39,7 +40,8 @@ function explainedText(s) {
     const strength = Math.round((Math.abs(w.weight) / top) * 55);
     const span = el("span", { class: `w ${w.weight >= 0 ? "support" : "oppose"}`,
       "data-weight": String(w.weight), title: w.weight.toFixed(3) }, chars.slice(w.start, w.end).join(""));
-    const colour = w.weight >= 0 ? `var(--${s.label}, var(--neutral))` : "#80868b";
+    const against = runnerUp ? runnerUp[0] : "neutral";
+    const colour = `var(--${w.weight >= 0 ? s.label : against}, var(--neutral))`;
     span.style.backgroundColor = `color-mix(in srgb, ${colour} ${strength}%, transparent)`;
     p.append(span);
     at = w.end;
