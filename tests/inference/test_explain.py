@@ -181,7 +181,7 @@ def test_shipped_model_finds_the_one_hostile_verb():
         "وصل وزير الخارجية إلى العاصمة يوم الاثنين وهدد بقطع العلاقات": "وهدد",
     }
     for method in ("occlusion", "ig"):
-        for (text, verb), result in zip(texts.items(), shipped.explain(list(texts), method=method)):
+        for verb, result in zip(texts.values(), shipped.explain(list(texts), method=method)):
             assert result["label"] == "hostile"
             top3 = [result["words"][i]["text"] for i in top_words(result, 3)]
             assert verb in top3, (method, result["words"])
