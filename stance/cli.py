@@ -350,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_serve(sub)
     except ImportError:  # pragma: no cover - serve is optional
         pass
+    from stance.annotate.command import add_annotate
+
+    add_annotate(sub)
     return parser
 
 
