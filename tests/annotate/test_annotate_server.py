@@ -99,13 +99,13 @@ def test_keyboard_labelling_survives_reload_and_kill_9(tiny_model, pool, tmp_pat
             page.wait_for_selector("#statement[data-id]")
             keys = {"1": "conciliatory", "2": "hostile", "3": "neutral", "h": "hostile", "c": "conciliatory"}
             for key, label in keys.items():
+                page.wait_for_selector("body:not([data-busy])", state="attached")
                 current = page.get_attribute("#statement", "data-id")
                 assert current not in given
                 page.keyboard.press(key)
-                page.wait_for_function(
-                    "id => document.querySelector('#statement').dataset.id !== id", arg=current
-                )
+                page.wait_for_function("id => document.querySelector('#statement').dataset.id !== id", arg=current)
                 given[current] = label
+            page.wait_for_selector("body:not([data-busy])", state="attached")
             page.keyboard.press("u")  # take back the fifth
             last = list(given)[-1]
             page.wait_for_function("id => document.querySelector('#statement').dataset.id === id", arg=last)

@@ -122,17 +122,22 @@ async function loadNext() {
   }
 }
 
+// One action at a time; the busy flag is cleared as soon as the next statement is shown (the progress bar
+// refreshes afterwards), so keys pressed at typing speed are not lost, and a key never labels a statement
+// that is not on the screen yet.
 async function act(work) {
   if (state.busy) return;
   state.busy = true;
+  document.body.dataset.busy = "1";
   try {
     await work();
-    await refreshStats();
   } catch (e) {
     $("status").textContent = `خطأ: ${e.message}`;
   } finally {
     state.busy = false;
+    delete document.body.dataset.busy;
   }
+  refreshStats().catch(() => {});
 }
 
 function give(label) {
@@ -188,4 +193,4 @@ $("annotator").addEventListener("change", () => {
 $("annotator").value = localStorage.getItem("stance-annotate-name") || "";
 $("blind").checked = !!localStorage.getItem("stance-annotate-blind");
 document.body.classList.toggle("blind", $("blind").checked);
-act(loadNext);
+refreshStats().catch(() => {}).then(() => act(loadNext));
