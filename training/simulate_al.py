@@ -10,13 +10,8 @@ rows of the pool under the current model (``uncertainty``, what ``stance
 annotate --strategy uncertainty`` serves) or random rows (``random``). Each
 round refits the lexical half (:class:`stance.modeling.lexical.LexicalModel`,
 the shipped n-gram recipe: seconds on a CPU) on the rows labelled so far and
-reports its macro-F1 on the dev files. ``--neural-at 500 1000`` also fine-tunes
-the neural model (e5-small with the shipped LoRA recipe of
-``training/configs/stance.json``, ``--neural-epochs``) once on the rows each
-strategy chose by then, for the first seed: about a minute per 100 rows and
-epoch on a 2-core CPU.
-
-    python training/simulate_al.py --seeds 0 --max-labels 500 --neural-at 500 --plot ""
+reports its macro-F1 on the dev files. The neural model is not refitted here
+(see training/RESULTS.md for why).
 
 Prints one line per round and strategy, a mean table over seeds, and how many
 labels uncertainty sampling needs to reach random sampling's final score.
@@ -45,8 +40,7 @@ def entropy(probs: np.ndarray) -> np.ndarray:
     return -(p * np.log(p)).sum(axis=1)
 
 
-def run(strategy: str, seed: int, pool_texts, pool_labels, devs, args, keep: dict | None = None) -> list[dict]:
-    """One strategy's rounds; ``keep`` collects the chosen row numbers at the sizes in ``args.neural_at``."""
+def run(strategy: str, seed: int, pool_texts, pool_labels, devs, args) -> list[dict]:
     rng = np.random.default_rng(seed)
     n = len(pool_texts)
     start = np.random.default_rng(1000 + seed).choice(n, size=args.start, replace=False)  # same for both strategies
@@ -65,8 +59,6 @@ def run(strategy: str, seed: int, pool_texts, pool_labels, devs, args, keep: dic
             pred = [LABELS[i] for i in model.predict_proba(texts).argmax(axis=1)]
             row[name] = classification_report(gold, pred, LABELS)["macro_f1"]
         rows.append(row)
-        if keep is not None and len(chosen) in args.neural_at:
-            keep[(strategy, len(chosen))] = list(chosen)
         print(
             f"{strategy:<11} seed {seed} labels {len(chosen):>5}  "
             + "  ".join(f"{k} {row[k]:.4f}" for k in devs)
@@ -104,8 +96,6 @@ def main() -> None:
     parser.add_argument("--max-labels", type=int, default=2000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--plot", default="docs/active_learning.png", help="PNG to write ('' for none)")
-    parser.add_argument("--neural-at", type=int, nargs="*", default=[], help="also fine-tune e5 at these sizes")
-    parser.add_argument("--neural-epochs", type=float, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     normalize = Normalizer()
@@ -118,10 +108,9 @@ def main() -> None:
     print(f"pool {args.pool}: {len(pool_texts)} rows; dev: " + ", ".join(f"{k} {len(v[1])}" for k, v in devs.items()))
     began = time.time()
     rows = []
-    keep: dict = {}
     for seed in args.seeds:
         for strategy in ("uncertainty", "random"):
-            rows += run(strategy, seed, pool_texts, pool.labels, devs, args, keep if seed == args.seeds[0] else None)
+            rows += run(strategy, seed, pool_texts, pool.labels, devs, args)
     sizes = sorted({r["labels"] for r in rows})
     table = {}
     for strategy in ("uncertainty", "random"):
@@ -151,50 +140,6 @@ def main() -> None:
     if args.plot:
         plot(table, sizes, list(devs), args.plot, args.seeds)
         print(f"plot: {args.plot}")
-    for (strategy, size), chosen in sorted(keep.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        neural(strategy, size, [pool.texts[i] for i in chosen], [pool.labels[i] for i in chosen], args)
-
-
-def neural(strategy: str, size: int, texts: list[str], labels: list[str], args) -> None:
-    """Fine-tune e5 (the shipped recipe, no lexical half) on the chosen rows; print macro-F1 on each dev file."""
-    import csv
-    import json
-    import tempfile
-
-    from stance.fit.trainer import TrainingConfig, train
-    from stance.inference.classifier import Classifier
-
-    recipe = json.loads((Path(__file__).parent / "configs" / "stance.json").read_text())
-    for key in ("group_column", "weight_column", "weight_map", "lexical", "train_file", "output_dir", "dev_file"):
-        recipe.pop(key, None)
-    with tempfile.TemporaryDirectory() as tmp:
-        train_file = Path(tmp) / "chosen.tsv"
-        with train_file.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, delimiter="\t")
-            writer.writerow(["text", "label"])
-            writer.writerows(zip(texts, labels))
-        began = time.time()
-        config = TrainingConfig(
-            **{**recipe, "epochs": args.neural_epochs, "save_steps": 10_000, "patience": 0},
-            train_file=str(train_file),
-            dev_file=args.dev[0],
-            output_dir=str(Path(tmp) / "model"),
-        )
-        report = train(config, progress_bar=False)
-        seconds = time.time() - began
-        clf = Classifier.load(Path(tmp) / "model", precision="fp32", lexical=False)
-        scores = [f"{Path(args.dev[0]).stem} {report['macro_f1']:.4f}"]
-        for path in args.dev[1:]:
-            data = load_labelled(path, min_classes=1)
-            pred = clf.predict(data.texts)
-            f1 = classification_report(data.labels, [p["label"] for p in pred], LABELS)["macro_f1"]
-            scores.append(f"{Path(path).stem} {f1:.4f}")
-        print(
-            f"neural (e5 LoRA, {args.neural_epochs:g} epochs) on {size} rows chosen by {strategy}: "
-            + "  ".join(scores)
-            + f"  ({seconds / 60:.0f} min to train)",
-            flush=True,
-        )
 
 
 def plot(table, sizes, devs, path, seeds) -> None:
