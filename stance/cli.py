@@ -33,9 +33,23 @@ def _parse_map(text: str | None, flag: str) -> dict[str, str]:
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a classifier on labelled statements")
     p.add_argument("--config", help="JSON file of training settings (flags override it)")
-    p.add_argument("--train", dest="train_file", help="CSV, TSV, JSONL or datasets folder")
+    p.add_argument(
+        "--train",
+        dest="train_file",
+        nargs="+",
+        metavar="FILE",
+        help="CSV, TSV, JSONL or datasets folder(s), concatenated",
+    )
     p.add_argument("--output", "-o", dest="output_dir", help="model folder to write")
-    p.add_argument("--dev", dest="dev_file", help="labelled dev file (else a split of --train)")
+    p.add_argument(
+        "--dev",
+        dest="dev_entries",
+        nargs="+",
+        metavar="[NAME=]FILE",
+        help="labelled dev file(s), each reported at every evaluation, e.g. --dev outlets=dev_outlets.tsv dev=dev.tsv "
+        "(else a split of --train)",
+    )
+    p.add_argument("--select-on", metavar="NAME", help="the dev set that chooses the checkpoint (default: the first)")
     p.add_argument("--base-model", help="e5-small (built-in), a local folder, or a hub id")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
@@ -77,6 +91,25 @@ def _add_train(sub) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _parse_dev_entries(entries: list[str]) -> tuple[str | None, dict[str, str]]:
+    """``--dev FILE`` (named ``dev``) and/or ``--dev NAME=FILE ...``."""
+    import re
+
+    plain: list[str] = []
+    named: dict[str, str] = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if sep and re.fullmatch(r"[A-Za-z0-9_.-]+", name) and not Path(entry).exists():
+            if name in named:
+                raise StanceError(f"--dev names {name!r} twice: give each dev set its own NAME=FILE")
+            named[name] = path
+        else:
+            plain.append(entry)
+    if len(plain) > 1:
+        raise StanceError("several --dev files need names: --dev outlets=FILE dev=FILE")
+    return (plain[0] if plain else None), named
+
+
 def _run_train(args) -> int:
     from stance.fit.trainer import TrainingConfig, train
 
@@ -92,6 +125,8 @@ def _run_train(args) -> int:
         values["weight_map"] = {k: float(v) for k, v in _parse_map(args.weight_map, "--weight-map").items()}
     if args.label_map:
         values["label_map"] = _parse_map(args.label_map, "--label-map")
+    if args.dev_entries:
+        values["dev_file"], values["dev_sets"] = _parse_dev_entries(args.dev_entries)
     config = TrainingConfig.from_dict(values)
     if not config.train_file or not config.output_dir:
         raise StanceError("stance train needs --train FILE and --output DIR (or a --config that names them)")
@@ -99,6 +134,11 @@ def _run_train(args) -> int:
     from stance.fit.metrics import format_report
 
     print(format_report(report))
+    dev_sets = report.get("dev_sets") or {}
+    if len(dev_sets) > 1:
+        print(f"\nmacro-F1 on every dev set (checkpoint chosen on {report.get('selected_on')}):")
+        for name, part in dev_sets.items():
+            print(f"  {name:<12} {part['macro_f1']:.4f}  ({part['n']} rows)")
     parts = report.get("parts")
     if parts:
         print(

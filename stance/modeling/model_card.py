@@ -20,9 +20,19 @@ def write_model_card(out: Path, spec, config, report: dict[str, Any], extra: str
         f"| {lab} | " + " | ".join(str(v) for v in row) + " |" for lab, row in zip(labels, report["confusion_matrix"])
     )
     method = f"LoRA r={config.lora_r}, alpha={config.lora_alpha}" if config.lora else "full fine-tuning"
+    select = report.get("selected_on", "dev")
+    dev_sets = report.get("dev_sets") or {select: report}
+    set_names = list(dev_sets)
     history = "\n".join(
-        f"| {h['step']} | {h['epoch']} | {h['macro_f1']:.4f} | {h['accuracy']:.4f} |" for h in report.get("history", [])
+        f"| {h['step']} | {h['epoch']} | "
+        + " | ".join(f"{h.get('dev_sets', {select: h['macro_f1']}).get(n, float('nan')):.4f}" for n in set_names)
+        + " |"
+        for h in report.get("history", [])
     )
+    history_header = "| step | epoch | " + " | ".join(f"macro-F1 {n}" for n in set_names) + " |"
+    history_sep = "|---" * (2 + len(set_names)) + "|"
+    train_files = [config.train_file] if isinstance(config.train_file, str) else list(config.train_file)
+    dev_files = config.named_dev_files() if hasattr(config, "named_dev_files") else {}
     headline = f"accuracy **{report['accuracy']:.4f}**, macro-F1 **{report['macro_f1']:.4f}**"
     if "f1_over" in report:
         over = report["f1_over"]
@@ -42,8 +52,8 @@ with `{spec.input_prefix!r}` before tokenisation; `stance_config.json` records t
 `stance.Classifier` applies it again at inference.
 
 ## Data
-- train: `{Path(config.train_file).name}` ({report.get("train_rows", "?")} rows used)
-- dev: `{Path(config.dev_file).name if config.dev_file else "held-out split of train"}` ({report.get("dev_rows", "?")} rows)
+- train: {", ".join(f"`{Path(f).name}`" for f in train_files)} ({report.get("train_rows", "?")} rows used)
+{_dev_lines(dev_sets, dev_files, select)}
 
 ## Training parameters
 epochs {config.epochs}, batch size {config.batch_size}, learning rate {config.learning_rate}, warm-up {config.warmup_ratio},
@@ -52,7 +62,10 @@ seed {config.seed}; best dev checkpoint at step {report.get("best_step", "?")} o
 training time {report.get("train_seconds", "?")} s.
 
 ## Dev figures
-{headline} on {report["n"]} rows{" (neural and lexical models averaged, as `stance.Classifier` answers)" if "parts" in report else ""}.
+On every dev set ({"averaged model" if "parts" in report else "the model"}; the checkpoint was chosen on `{select}`):
+
+{_dev_sets_table(dev_sets, labels)}
+Details on `{select}`: {headline} on {report["n"]} rows{" (neural and lexical models averaged, as `stance.Classifier` answers)" if "parts" in report else ""}.
 {_parts_table(report, f"neural ({spec.base_model}, {method})")}
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -66,8 +79,8 @@ Confusion matrix (rows gold, columns predicted; image: `confusion.png`):
 
 Evaluations during training:
 
-| step | epoch | dev macro-F1 | dev accuracy |
-|---|---|---|---|
+{history_header}
+{history_sep}
 {history}
 {extra}
 """
@@ -99,4 +112,24 @@ def _parts_table(report: dict[str, Any], neural_name: str) -> str:
         "\n`transformers.pipeline` on a merged export (`stance export`) runs the neural model alone; "
         "`Classifier.load(..., lexical=False)` does the same in this library."
     )
+    return "\n".join(lines) + "\n"
+
+
+def _dev_lines(dev_sets: dict[str, Any], files: dict[str, str], select: str) -> str:
+    lines = []
+    for name, rep in dev_sets.items():
+        source = f"`{Path(files[name]).name}`" if name in files else "held-out split of train"
+        chosen = " (chooses the checkpoint)" if name == select else ""
+        lines.append(f"- dev `{name}`: {source} ({rep.get('n', '?')} rows){chosen}")
+    return "\n".join(lines)
+
+
+def _dev_sets_table(dev_sets: dict[str, Any], labels: list[str]) -> str:
+    lines = [
+        "| dev set | rows | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in labels) + " |",
+        "|---" * (4 + len(labels)) + "|",
+    ]
+    for name, rep in dev_sets.items():
+        f1s = " | ".join(f"{rep['per_class'][lab]['f1']:.4f}" for lab in labels)
+        lines.append(f"| {name} | {rep['n']} | {rep['macro_f1']:.4f} | {rep['accuracy']:.4f} | {f1s} |")
     return "\n".join(lines) + "\n"
