@@ -122,7 +122,8 @@ def pair_heatmap(summary: dict[str, Any], path: Path, max_actors: int) -> bool:
     ax.set_xticks(range(len(chosen)), chosen, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(chosen)), chosen, fontsize=8)
     for (i, j), (share, n) in cells.items():
-        ax.text(j, i, f"{share:.0%}\nn={n}", ha="center", va="center", fontsize=6.5, color="black")
+        colour = "white" if share > 0.6 else "black"  # readable on dark cells
+        ax.text(j, i, f"{share:.0%}\nn={n}", ha="center", va="center", fontsize=6.5, color=colour)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=f"{target} share")
     ax.set_title(f"{target.capitalize()} share of statements mentioning both actors")
     fig.tight_layout()
