@@ -51,6 +51,12 @@ def test_classified_files_get_an_actors_column(clf, tmp_path):
     classify_file(clf, src, tmp_path / "out.jsonl", actors=True)
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [o["actors"] for o in out] == [["United States", "Russia"], [], ["Egypt"]]
+    from stance.report.build import ReportConfig, build_report  # the report reads the column back
+
+    summary = build_report(ReportConfig(input=str(tmp_path / "out.tsv"), output=str(tmp_path / "report")))
+    assert summary["actor_source"] == "the input's 'actors' column"
+    assert {a["actor"]: a["n"] for a in summary["actors"]} == {"United States": 1, "Russia": 1, "Egypt": 1}
+    assert summary["skipped"] == {"empty text": 1} and summary["total"]["n"] == 2
     classify_file(clf, src, tmp_path / "plain.csv")
     assert "actors" not in (tmp_path / "plain.csv").read_text(encoding="utf-8").splitlines()[0]
 
