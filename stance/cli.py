@@ -164,6 +164,7 @@ def _add_classify(sub) -> None:
     p.add_argument("--article", help="classify an article sentence by sentence ('-' for stdin)")
     p.add_argument("--resume", action="store_true", help="continue a partial --output after a crash")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--tag-actors", action="store_true", help="also list the political actors each statement mentions")
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8")
     p.add_argument(
         "--runtime", choices=["torch", "onnx"], default="torch", help="inference runtime (onnx: ONNX Runtime)"
@@ -212,13 +213,14 @@ def _run_classify(args) -> int:
             id_column=args.id_column,
             batch_size=args.batch_size,
             resume=args.resume,
+            actors=args.tag_actors,
         )
         print(f"classified {n} rows -> {args.output}", file=sys.stderr)
         return 0
     if args.article:
         text = sys.stdin.read() if args.article == "-" else _read_text_file(args.article)
         clf = _load_classifier(args)
-        result = clf.classify_article(text)
+        result = clf.classify_article(text, actors=args.tag_actors)
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=2))
         else:
@@ -234,14 +236,15 @@ def _run_classify(args) -> int:
         if not texts:
             raise StanceError("stdin was empty: give at least one statement")
     clf = _load_classifier(args)
-    results = clf.predict(texts, batch_size=args.batch_size)
+    results = clf.predict(texts, batch_size=args.batch_size, actors=args.tag_actors)
     if args.json:
         payload = [{"text": t, **r} for t, r in zip(texts, results)]
         print(json.dumps(payload if len(payload) > 1 else payload[0], ensure_ascii=False, indent=2))
     else:
         for text, result in zip(texts, results):
             scores = "  ".join(f"{k} {v:.3f}" for k, v in result["scores"].items())
-            print(f"{result['label']}\t{scores}\t{text}")
+            tagged = f"\t{'; '.join(result['actors'])}" if "actors" in result else ""
+            print(f"{result['label']}\t{scores}{tagged}\t{text}")
     return 0
 
 
@@ -267,6 +270,7 @@ def _run_classify_ray(args) -> int:
         lexical=not args.no_lexical,
         address=args.address,
         keep_text=args.keep_text,
+        tag_actors=args.tag_actors,
     )
     summary = classify_with_ray(args.input, args.output, config)
     print(
@@ -390,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_serve(sub)
     except ImportError:  # pragma: no cover - serve is optional
         pass
+    from stance.report.command import add_report  # light: matplotlib is imported only when a report runs
+
+    add_report(sub)
     return parser
 
 
