@@ -45,21 +45,19 @@ def main() -> None:
     if args.config:
         config.lexical = TrainingConfig.from_file(args.config).lexical
     config.lexical = config.lexical if config.lexical is not None else {}
+    neural_config = None
     if args.data_config:
+        import copy
+
+        neural_config = copy.deepcopy(config)
         data = TrainingConfig.from_file(args.data_config)
         for key in ("train_file", "dev_file", "dev_sets", "select_on", "group_column", "weight_column", "weight_map"):
             setattr(config, key, getattr(data, key))
     settings = LexicalConfig.from_dict(config.lexical)
     saved = json.loads((folder / "training_config.json").read_text(encoding="utf-8"))
-    saved.update(
-        lexical=config.lexical,
-        train_file=config.train_file,
-        dev_file=config.dev_file,
-        dev_sets=config.dev_sets,
-        select_on=config.select_on,
-    )
+    saved["lexical"] = config.lexical  # the neural half's data settings stay as they were trained
     (folder / "training_config.json").write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n")
-    report = attach_lexical(folder, config, settings)
+    report = attach_lexical(folder, config, settings, neural_config=neural_config)
     if args.card_extra:
         card = folder / "README.md"
         extra = Path(args.card_extra).read_text(encoding="utf-8")

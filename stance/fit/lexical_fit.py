@@ -29,6 +29,7 @@ def attach_lexical(
     config,
     settings: LexicalConfig,
     neural_dev_probs: dict[str, np.ndarray] | None = None,
+    neural_config=None,
 ) -> dict[str, Any]:
     """Fit the lexical model on ``config``'s training data, save it in ``folder`` and rewrite the dev figures.
 
@@ -38,6 +39,10 @@ def attach_lexical(
     averaging weight is chosen on the selection dev set; when 0 wins, no
     lexical half is saved and the folder stays neural-only. Returns the dev
     report of what :class:`stance.Classifier` then answers.
+
+    ``neural_config``: the config the neural half was trained with, when the
+    lexical half is fitted on other data (``training/fit_lexical.py
+    --data-config``); the card then names both.
     """
     import dataclasses
     import shutil
@@ -101,6 +106,7 @@ def attach_lexical(
     report["dev_rows"] = len(devs[select])
     report["selected_on"] = select
     report["dev_sets"] = combined
+    report["dev_files"] = config.named_dev_files()
     lexical_part = {
         **lexical_reports[select],
         "fit_seconds": round(fit_seconds, 1),
@@ -111,6 +117,7 @@ def attach_lexical(
     parts["lexical_weight"] = weight
     if grid:
         parts["lexical_weight_grid"] = grid
+    parts["lexical_data"] = {"train_files": config.train_files, "rows": len(train_data), "weight_chosen_on": select}
     report["parts"] = parts
     if weight > 0:
         lexical.save(folder)
@@ -119,7 +126,7 @@ def attach_lexical(
         logger.info("weight 0 won on %s: the model keeps no lexical half", select)
     metrics_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     plot_confusion(report, str(folder / "confusion.png"), title=f"{spec.task or 'dev'}: confusion matrix ({select})")
-    write_model_card(folder, spec, config, report)
+    write_model_card(folder, spec, neural_config or config, report)
     logger.info(
         "dev macro-F1 on %s: neural %.4f, lexical %.4f, combined (weight %g) %.4f",
         select,

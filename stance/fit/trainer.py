@@ -336,6 +336,7 @@ def train(
     report.update(
         selected_on=select,
         dev_sets=reports,
+        dev_files=config.named_dev_files(),
         best_step=progress.best_step,
         steps=progress.step,
         history=progress.history,
