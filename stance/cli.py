@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -203,6 +204,9 @@ def _run_classify(args) -> int:
         texts = [line for line in sys.stdin.read().splitlines() if line.strip()]
         if not texts:
             raise StanceError("stdin was empty: give at least one statement")
+    if len(texts) <= _ONE_THREAD_TEXTS:
+        # one short batch gains nothing from more threads, and on a busy machine waits for them
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     clf = _load_classifier(args)
     results = clf.predict(texts, batch_size=args.batch_size)
     if args.json:
@@ -215,6 +219,7 @@ def _run_classify(args) -> int:
     return 0
 
 
+_ONE_THREAD_TEXTS = 8
 CLASSIFY_HINT = """usage: stance classify "TEXT" ...   (nothing to classify: give statements or pipe them in)
   stance classify "فرضت الولايات المتحدة عقوبات جديدة على روسيا"
   stance classify --task sentiment "TEXT"
