@@ -34,9 +34,23 @@ def _parse_map(text: str | None, flag: str) -> dict[str, str]:
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a classifier on labelled statements")
     p.add_argument("--config", help="JSON file of training settings (flags override it)")
-    p.add_argument("--train", dest="train_file", help="CSV, TSV, JSONL or datasets folder")
+    p.add_argument(
+        "--train",
+        dest="train_file",
+        nargs="+",
+        metavar="FILE",
+        help="CSV, TSV, JSONL or datasets folder(s), concatenated",
+    )
     p.add_argument("--output", "-o", dest="output_dir", help="model folder to write")
-    p.add_argument("--dev", dest="dev_file", help="labelled dev file (else a split of --train)")
+    p.add_argument(
+        "--dev",
+        dest="dev_entries",
+        nargs="+",
+        metavar="[NAME=]FILE",
+        help="labelled dev file(s), each reported at every evaluation, e.g. --dev outlets=dev_outlets.tsv dev=dev.tsv "
+        "(else a split of --train)",
+    )
+    p.add_argument("--select-on", metavar="NAME", help="the dev set that chooses the checkpoint (default: the first)")
     p.add_argument("--base-model", help="e5-small (built-in), a local folder, or a hub id")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
@@ -78,6 +92,25 @@ def _add_train(sub) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _parse_dev_entries(entries: list[str]) -> tuple[str | None, dict[str, str]]:
+    """``--dev FILE`` (named ``dev``) and/or ``--dev NAME=FILE ...``."""
+    import re
+
+    plain: list[str] = []
+    named: dict[str, str] = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if sep and re.fullmatch(r"[A-Za-z0-9_.-]+", name) and not Path(entry).exists():
+            if name in named:
+                raise StanceError(f"--dev names {name!r} twice: give each dev set its own NAME=FILE")
+            named[name] = path
+        else:
+            plain.append(entry)
+    if len(plain) > 1:
+        raise StanceError("several --dev files need names: --dev outlets=FILE dev=FILE")
+    return (plain[0] if plain else None), named
+
+
 def _run_train(args) -> int:
     from stance.fit.trainer import TrainingConfig, train
 
@@ -93,6 +126,8 @@ def _run_train(args) -> int:
         values["weight_map"] = {k: float(v) for k, v in _parse_map(args.weight_map, "--weight-map").items()}
     if args.label_map:
         values["label_map"] = _parse_map(args.label_map, "--label-map")
+    if args.dev_entries:
+        values["dev_file"], values["dev_sets"] = _parse_dev_entries(args.dev_entries)
     config = TrainingConfig.from_dict(values)
     if not config.train_file or not config.output_dir:
         raise StanceError("stance train needs --train FILE and --output DIR (or a --config that names them)")
@@ -100,6 +135,11 @@ def _run_train(args) -> int:
     from stance.fit.metrics import format_report
 
     print(format_report(report))
+    dev_sets = report.get("dev_sets") or {}
+    if len(dev_sets) > 1:
+        print(f"\nmacro-F1 on every dev set (checkpoint chosen on {report.get('selected_on')}):")
+        for name, part in dev_sets.items():
+            print(f"  {name:<12} {part['macro_f1']:.4f}  ({part['n']} rows)")
     parts = report.get("parts")
     if parts:
         print(
@@ -125,6 +165,7 @@ def _add_classify(sub) -> None:
     p.add_argument("--article", help="classify an article sentence by sentence ('-' for stdin)")
     p.add_argument("--resume", action="store_true", help="continue a partial --output after a crash")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--tag-actors", action="store_true", help="also list the political actors each statement mentions")
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8")
     p.add_argument(
         "--runtime", choices=["torch", "onnx"], default="torch", help="inference runtime (onnx: ONNX Runtime)"
@@ -180,13 +221,14 @@ def _run_classify(args) -> int:
             id_column=args.id_column,
             batch_size=args.batch_size,
             resume=args.resume,
+            actors=args.tag_actors,
         )
         print(f"classified {n} rows -> {args.output}", file=sys.stderr)
         return 0
     if args.article:
         text = sys.stdin.read() if args.article == "-" else _read_text_file(args.article)
         clf = _load_classifier(args)
-        result = clf.classify_article(text)
+        result = clf.classify_article(text, actors=args.tag_actors)
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=2))
         else:
@@ -208,14 +250,15 @@ def _run_classify(args) -> int:
         # one short batch gains nothing from more threads, and on a busy machine waits for them
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     clf = _load_classifier(args)
-    results = clf.predict(texts, batch_size=args.batch_size)
+    results = clf.predict(texts, batch_size=args.batch_size, actors=args.tag_actors)
     if args.json:
         payload = [{"text": t, **r} for t, r in zip(texts, results)]
         print(json.dumps(payload if len(payload) > 1 else payload[0], ensure_ascii=False, indent=2))
     else:
         for text, result in zip(texts, results):
             scores = "  ".join(f"{k} {v:.3f}" for k, v in result["scores"].items())
-            print(f"{result['label']}\t{scores}\t{text}")
+            tagged = f"\t{'; '.join(result['actors'])}" if "actors" in result else ""
+            print(f"{result['label']}\t{scores}{tagged}\t{text}")
     return 0
 
 
@@ -251,6 +294,7 @@ def _run_classify_ray(args) -> int:
         lexical=not args.no_lexical,
         address=args.address,
         keep_text=args.keep_text,
+        tag_actors=args.tag_actors,
     )
     summary = classify_with_ray(args.input, args.output, config)
     print(
@@ -415,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_serve(sub)
     except ImportError:  # pragma: no cover - serve is optional
         pass
+    from stance.report.command import add_report  # light: matplotlib is imported only when a report runs
+
+    add_report(sub)
     return parser
 
 

@@ -127,17 +127,30 @@ class Classifier:
         weight = self.lexical.weight
         return ((1.0 - weight) * probs + weight * self.lexical.predict_proba(normalised)).astype(np.float32)
 
-    def predict(self, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
-        """One ``{"label": ..., "scores": {label: probability}}`` per text, in input order."""
+    def predict(self, texts: list[str], batch_size: int = 32, actors: bool = False) -> list[dict[str, Any]]:
+        """One ``{"label": ..., "scores": {label: probability}}`` per text, in input order.
+
+        ``actors=True`` adds ``"actors"``: the political actors the text mentions
+        (canonical names in order of first mention, see :mod:`stance.text.actors`).
+        """
+        if isinstance(texts, str):
+            texts = [texts]
         probs = self.predict_proba(texts, batch_size=batch_size)
         labels = self.labels
-        return [
+        results = [
             {"label": labels[int(row.argmax())], "scores": {lab: float(p) for lab, p in zip(labels, row)}}
             for row in probs
         ]
+        if actors:
+            from stance.text.actors import ActorTagger
 
-    def classify_article(self, text: str, batch_size: int = 32) -> dict[str, Any]:
+            tagger = ActorTagger.load()
+            for text, result in zip(texts, results):
+                result["actors"] = tagger.tag(text)
+        return results
+
+    def classify_article(self, text: str, batch_size: int = 32, actors: bool = False) -> dict[str, Any]:
         """Split an article into sentences, classify each, and summarise (see :mod:`stance.inference.article`)."""
         from stance.inference.article import classify_article
 
-        return classify_article(self, text, batch_size=batch_size)
+        return classify_article(self, text, batch_size=batch_size, actors=actors)

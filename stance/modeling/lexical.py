@@ -50,6 +50,8 @@ class LexicalConfig:
         c: inverse regularisation strength of the linear SVM.
         weight: share of this model in the probability average with the neural model (0.5: equal).
         folds: cross-validation folds for fitting the temperature.
+        weight_grid: when given, the weight is chosen from these values on the training run's selection dev
+            set (``select_on``) after fitting; 0 in the grid allows "no lexical half" (then none is saved).
     """
 
     char_ngrams: tuple[int, int] = (2, 5)
@@ -60,6 +62,7 @@ class LexicalConfig:
     c: float = 0.5
     weight: float = 0.5
     folds: int = 3
+    weight_grid: tuple[float, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> LexicalConfig:
@@ -68,7 +71,7 @@ class LexicalConfig:
         unknown = set(data) - set(known)
         if unknown:
             raise StanceError(f"unknown lexical setting(s) {sorted(unknown)}: known ones are {sorted(known)}")
-        for key in ("char_ngrams", "word_ngrams"):
+        for key in ("char_ngrams", "word_ngrams", "weight_grid"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
