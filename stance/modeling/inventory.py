@@ -25,6 +25,13 @@ def describe_model(folder: Path) -> dict[str, Any]:
     dev = {k: metrics[k] for k in ("macro_f1", "accuracy", "n") if k in metrics}
     if isinstance(metrics.get("f1_over"), dict):
         dev["f1_over"] = metrics["f1_over"]
+    if isinstance(metrics.get("dev_sets"), dict) and len(metrics["dev_sets"]) > 1:  # several named dev sets
+        dev["sets"] = {
+            name: {k: part[k] for k in ("macro_f1", "accuracy", "n") if k in part}
+            for name, part in metrics["dev_sets"].items()
+            if isinstance(part, dict)
+        }
+        dev["selected_on"] = metrics.get("selected_on")
     entry = entry_path(folder)
     return {
         "name": folder.name,
@@ -93,6 +100,14 @@ def format_inventory(models: list[dict[str, Any]], cache: dict[str, Any]) -> str
         if "f1_over" in dev:
             f1 = dev["f1_over"]
             figures += f", F1 over {'/'.join(f1.get('labels', []))} {f1.get('f1', float('nan')):.3f}"
+        if dev.get("sets"):
+            figures = "dev macro-F1 " + ", ".join(
+                f"{name} {part['macro_f1']:.3f} ({part.get('n', '?')} rows)"
+                for name, part in dev["sets"].items()
+                if "macro_f1" in part
+            )
+            if dev.get("selected_on"):
+                figures += f"; checkpoint chosen on {dev['selected_on']}"
         halves = "neural + lexical" if m["lexical"] else "neural"
         lines.append(f"  {m['name']:<10} {m['task'] or '-':<10} {', '.join(m['labels'])}")
         lines.append(f"  {'':<10} {figures}")
