@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -172,6 +173,9 @@ def _add_classify(sub) -> None:
     p.add_argument(
         "--no-lexical", action="store_true", help="the neural model alone (ignore the model's lexical n-gram half)"
     )
+    p.add_argument(
+        "--no-cache", action="store_true", help="rebuild the model from its folder (skip the merged-weights cache)"
+    )
     ray = p.add_argument_group(
         "Ray engine (--engine ray: --input is a file or folder, --output a folder of Parquet shards)"
     )
@@ -192,7 +196,11 @@ def _load_classifier(args):
     from stance.inference.classifier import Classifier
 
     return Classifier.load(
-        args.model or args.task, precision=args.precision, runtime=args.runtime, lexical=not args.no_lexical
+        args.model or args.task,
+        precision=args.precision,
+        runtime=args.runtime,
+        lexical=not args.no_lexical,
+        cache=not getattr(args, "no_cache", False),
     )
 
 
@@ -230,11 +238,17 @@ def _run_classify(args) -> int:
         return 0
     texts = list(args.text)
     if not texts or texts == ["-"]:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise StanceError('give a statement: stance classify "TEXT", or pipe text on stdin')
+        if sys.stdin is None or (not texts and sys.stdin.isatty()):
+            print(CLASSIFY_HINT, file=sys.stderr)
+            return 2
+        if sys.stdin.isatty():
+            print("reading statements from the terminal, one per line; end with Ctrl-D", file=sys.stderr)
         texts = [line for line in sys.stdin.read().splitlines() if line.strip()]
         if not texts:
             raise StanceError("stdin was empty: give at least one statement")
+    if len(texts) <= _ONE_THREAD_TEXTS:
+        # one short batch gains nothing from more threads, and on a busy machine waits for them
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     clf = _load_classifier(args)
     results = clf.predict(texts, batch_size=args.batch_size, actors=args.tag_actors)
     if args.json:
@@ -246,6 +260,16 @@ def _run_classify(args) -> int:
             tagged = f"\t{'; '.join(result['actors'])}" if "actors" in result else ""
             print(f"{result['label']}\t{scores}{tagged}\t{text}")
     return 0
+
+
+_ONE_THREAD_TEXTS = 8
+CLASSIFY_HINT = """usage: stance classify "TEXT" ...   (nothing to classify: give statements or pipe them in)
+  stance classify "فرضت الولايات المتحدة عقوبات جديدة على روسيا"
+  stance classify --task sentiment "TEXT"
+  echo "TEXT" | stance classify           (one statement per line; '-' reads the terminal)
+  stance classify --input statements.csv --output labelled.csv
+  stance classify --article article.txt
+stance classify --help lists every option."""
 
 
 def _run_classify_ray(args) -> int:
@@ -378,16 +402,57 @@ def _run_export(args) -> int:
     return 0
 
 
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="list the shipped models (with dev figures) and what is in your cache")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_models(args) -> int:
+    from stance.modeling.inventory import cache_contents, format_inventory, shipped_models
+
+    models, cache = shipped_models(), cache_contents()
+    if args.json:
+        print(json.dumps({"models": models, "cache": cache}, ensure_ascii=False, indent=2))
+    else:
+        print(format_inventory(models, cache))
+    return 0
+
+
+def package_version() -> str:
+    """The installed package's version (its metadata), else the source tree's ``stance.__version__``."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("arabic-stance")
+    except metadata.PackageNotFoundError:
+        from stance import __version__
+
+        return __version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"stance (arabic-stance) {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description="Stance and sentiment of Arabic news statements.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_classify(sub)
     _add_evaluate(sub)
     _add_check_precision(sub)
     _add_export(sub)
+    _add_models(sub)
     try:
         from stance.serving.command import add_serve
 
@@ -406,6 +471,7 @@ COMMANDS = {
     "evaluate": _run_evaluate,
     "export": _run_export,
     "check-precision": _run_check_precision,
+    "models": _run_models,
 }
 
 
@@ -414,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "urllib3", "filelock", "transformers.modeling_utils"):
+    for noisy in ("httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
     try:
