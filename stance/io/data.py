@@ -123,6 +123,18 @@ class LabelledData:
     def __len__(self) -> int:
         return len(self.texts)
 
+    @classmethod
+    def concat(cls, parts: list[LabelledData]) -> LabelledData:
+        """Rows of several data sets, in order (groups and weights kept when every part has them)."""
+        if len(parts) == 1:
+            return parts[0]
+        groups = [g for p in parts for g in p.groups] if all(p.groups for p in parts) else None
+        if any(p.weights for p in parts):
+            weights = [w for p in parts for w in (p.weights or [1.0] * len(p))]
+        else:
+            weights = None
+        return cls([t for p in parts for t in p.texts], [lab for p in parts for lab in p.labels], groups, weights)
+
     def subset(self, index: list[int]) -> LabelledData:
         return LabelledData(
             texts=[self.texts[i] for i in index],
