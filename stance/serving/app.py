@@ -1,8 +1,14 @@
 """The HTTP service: FastAPI app with micro-batched inference, limits and a web page.
 
 Endpoints: ``POST /v1/classify``, ``POST /v1/classify/article``, ``POST /v1/explain``,
-``GET /v1/models``, ``GET /health``, the page at ``/`` and OpenAPI at ``/docs``.
-Every error is JSON: ``{"error": {"code": ..., "message": ...}}``.
+``GET /v1/models``, ``GET /health``, ``GET /metrics``, the page at ``/`` and
+OpenAPI at ``/docs``. Every error is JSON: ``{"error": {"code": ..., "message": ...}}``.
+
+Service concerns are layers around thin handlers (outermost first): metrics,
+security headers, CORS (only with ``cors_origins``), API keys
+(:mod:`stance.serving.security`), rate limit and body limit
+(:mod:`stance.serving.limits`); the handlers then admit texts into a bounded
+queue (503 when full) and wait for them under a deadline (504).
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +33,10 @@ from pydantic import BaseModel, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stance.errors import StanceError
-from stance.serving.batcher import MicroBatcher
+from stance.serving.batcher import MicroBatcher, QueueFull
+from stance.serving.limits import STATE_STARTED, BodySizeLimit, DrainPolicy, RateLimit, TokenBuckets, error_response
+from stance.serving.metrics import ObserveRequests, ServiceMetrics
+from stance.serving.security import ApiKeyAuth, KeyChecker, SecurityHeaders
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +55,14 @@ class ServerSettings:
         max_batch: statements per forward pass when batching concurrent requests.
         max_wait_ms: how long the first request of a batch waits for others.
         max_explain_texts: statements per ``/v1/explain`` request, and sentences of an article explained.
+        max_queue: texts admitted and not yet answered, per task; beyond it requests get 503 at once.
+        request_timeout: seconds from a request's headers to its answer; then 504 (None: no deadline).
+        read_timeout: seconds for a request body to arrive; then 408 (None: no limit).
+        api_keys: keys accepted in ``Authorization: Bearer``; empty: the API is open.
+        rate_limit: requests per second per key (per client address without keys); None: unlimited.
+        rate_burst: bucket size of the rate limit (default: one second's worth).
+        cors_origins: origins allowed to call the API from a browser; empty: CORS off.
+        drain: how much of a refused request's body is read before closing (see ``limits.reject``).
     """
 
     max_texts: int = 256
@@ -53,16 +72,37 @@ class ServerSettings:
     max_batch: int = 64
     max_wait_ms: float = 5.0
     max_explain_texts: int = 16
+    max_queue: int = 1024
+    request_timeout: float | None = 30.0
+    read_timeout: float | None = 10.0
+    api_keys: list[str] = field(default_factory=list, repr=False)
+    rate_limit: float | None = None
+    rate_burst: float | None = None
+    cors_origins: list[str] = field(default_factory=list)
+    drain: DrainPolicy = field(default_factory=DrainPolicy)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable error code, e.g. too_many_texts")
+    message: str = Field(description="what went wrong and how to fix it")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the JSON errors a route can answer with."""
+    return {status: {"model": ErrorBody, "description": HTTPStatus(status).phrase} for status in statuses}
+
+
+API_ERRORS = _errors(400, 401, 408, 413, 422, 429, 503, 504)
 
 
 class ClassifyRequest(BaseModel):
@@ -80,47 +120,6 @@ class ExplainRequest(ClassifyRequest):
     method: Literal["occlusion", "ig"] | None = Field(
         default=None, description="occlusion (default) or ig (Integrated Gradients)"
     )
-
-
-class BodySizeLimit:
-    """ASGI middleware: refuse bodies over ``limit`` bytes with 413, whether declared or streamed.
-
-    The body is read here (it is small by construction) and replayed to the app,
-    so a chunked upload that grows past the limit is stopped at the limit.
-    """
-
-    def __init__(self, app, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        too_big = error_response(413, "body_too_large", f"request body over {self.limit} bytes (max_body_bytes)")
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await too_big(scope, receive, send)
-        if scope.get("method") not in ("POST", "PUT", "PATCH"):
-            return await self.app(scope, receive, send)
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None  # the client left: nothing to answer
-            body += message.get("body", b"")
-            if len(body) > self.limit:
-                return await too_big(scope, receive, send)
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        return await self.app(scope, replay, send)
 
 
 class ModelRegistry:
@@ -155,6 +154,71 @@ def parse_models(spec: list[str]) -> dict[str, str]:
     return tasks
 
 
+PROTECTED = ("/v1/", "/metrics")
+
+
+def _add_service_layers(app: FastAPI, settings: ServerSettings, metrics: ServiceMetrics) -> None:
+    """The ASGI layers around the handlers; ``add_middleware`` puts each new one outside the previous ones."""
+    app.add_middleware(
+        BodySizeLimit, limit=settings.max_body_bytes, read_timeout=settings.read_timeout, drain=settings.drain
+    )
+    if settings.rate_limit:
+        buckets = TokenBuckets(settings.rate_limit, settings.rate_burst)
+        app.add_middleware(RateLimit, buckets=buckets, prefixes=("/v1/",), drain=settings.drain)
+    checker = KeyChecker(settings.api_keys)
+    if checker:
+        app.add_middleware(ApiKeyAuth, checker=checker, prefixes=PROTECTED, drain=settings.drain)
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ObserveRequests, metrics=metrics, routes=lambda: [getattr(r, "path", "") for r in app.routes])
+
+
+def _openapi_with_limits(app: FastAPI, settings: ServerSettings, tasks: list[str], keys: bool) -> None:
+    """The OpenAPI schema says what this server accepts: its tasks, its limits and (with keys) the bearer key.
+
+    The handlers still check each limit themselves, with a message naming it.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        models = schema.get("components", {}).get("schemas", {})
+        task = {"enum": tasks}
+        if "ClassifyRequest" in models:
+            props = models["ClassifyRequest"]["properties"]
+            props["texts"].update(minItems=1, maxItems=settings.max_texts)
+            props["texts"]["items"]["maxLength"] = settings.max_chars
+            props["task"].update(task)
+        if "ArticleRequest" in models:
+            props = models["ArticleRequest"]["properties"]
+            props["text"].update(minLength=1, maxLength=settings.max_article_chars)
+            props["task"].update(task)
+        if keys:
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "an API key of this server"}
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith(PROTECTED):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
 def create_app(
     models: dict[str, str] | None = None,
     settings: ServerSettings | None = None,
@@ -169,6 +233,7 @@ def create_app(
         loader = Classifier.load
     registry = ModelRegistry(list(tasks.values()), loader)
     task_of = {location: task for task, location in tasks.items()}
+    metrics = ServiceMetrics(lambda: {task: b.pending for task, b in registry.batchers.items()})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -179,9 +244,16 @@ def create_app(
             await loading
             if registry.ready.is_set():
                 for location, clf in registry.models.items():
-                    batcher = MicroBatcher(clf, settings.max_batch, settings.max_wait_ms)
+                    task = task_of[location]
+                    batcher = MicroBatcher(
+                        clf,
+                        settings.max_batch,
+                        settings.max_wait_ms,
+                        max_queue=settings.max_queue,
+                        on_batch=metrics.batch_observer(task),
+                    )
                     batcher.start()
-                    registry.batchers[task_of[location]] = batcher
+                    registry.batchers[task] = batcher
 
         starter = loop.create_task(start_batchers())
         yield
@@ -197,11 +269,13 @@ def create_app(
     )
     app.state.registry = registry
     app.state.settings = settings
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.state.metrics = metrics
+    _add_service_layers(app, settings, metrics)
+    _openapi_with_limits(app, settings, list(tasks), keys=bool(settings.api_keys))
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
@@ -216,17 +290,45 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        return error_response(exc.status_code, "http_error", str(exc.detail))
+        return error_response(exc.status_code, "http_error", str(exc.detail), headers=exc.headers)
 
     def batcher_for(task: str) -> MicroBatcher:
         if task not in tasks:
             raise ApiError(400, "unknown_task", f"unknown task {task!r}: this server has {', '.join(tasks)}")
         if not registry.ready.is_set() or task not in registry.batchers:
-            raise ApiError(503, "loading", "models are still loading: retry when GET /health says ready")
+            raise ApiError(
+                503, "loading", "models are still loading: retry when GET /health says ready", {"retry-after": "5"}
+            )
         return registry.batchers[task]
 
-    @app.post("/v1/classify", summary="Classify statements")
-    async def classify(body: ClassifyRequest) -> dict[str, Any]:
+    async def run_texts(request: Request, batcher: MicroBatcher, texts: list[str]) -> list[dict[str, Any]]:
+        """Admit ``texts`` into the bounded queue (503 when full) and wait under the deadline (504)."""
+        if settings.max_queue is not None and len(texts) > settings.max_queue:
+            raise ApiError(
+                413, "too_many_texts", f"{len(texts)} texts, over this server's queue of max_queue={settings.max_queue}"
+            )
+        timeout = None
+        if settings.request_timeout:
+            started = getattr(request.state, STATE_STARTED, None)
+            spent = asyncio.get_running_loop().time() - started if started is not None else 0.0
+            timeout = max(0.0, settings.request_timeout - spent)
+        try:
+            return await asyncio.wait_for(batcher.submit(texts), timeout)
+        except QueueFull as full:
+            retry = max(1, min(60, math.ceil(full.retry_after)))
+            raise ApiError(
+                503,
+                "overloaded",
+                f"the server is at capacity ({full}): retry in {retry} s",
+                {"retry-after": str(retry)},
+            ) from None
+        except TimeoutError:
+            raise ApiError(
+                504, "timeout", f"no answer within request_timeout={settings.request_timeout:g} s: retry later"
+            ) from None
+
+    @app.post("/v1/classify", summary="Classify statements", responses=API_ERRORS)
+    async def classify(body: ClassifyRequest, request: Request) -> dict[str, Any]:
         if not body.texts:
             raise ApiError(422, "empty_texts", "texts is empty: send at least one statement")
         if len(body.texts) > settings.max_texts:
@@ -241,7 +343,7 @@ def create_app(
                     413, "text_too_long", f"texts[{i}] has {len(text)} characters, over max_chars={settings.max_chars}"
                 )
         batcher = batcher_for(body.task)
-        results = await batcher.submit(body.texts)
+        results = await run_texts(request, batcher, body.texts)
         return {"task": body.task, "results": results}
 
     async def explained(batcher: MicroBatcher, work: Callable[[], Any]) -> Any:
@@ -251,7 +353,7 @@ def create_app(
         except StanceError as exc:
             raise ApiError(501, "explain_unavailable", str(exc)) from None
 
-    @app.post("/v1/explain", summary="Which words drove each statement's label")
+    @app.post("/v1/explain", summary="Which words drove each statement's label", responses=API_ERRORS)
     async def explain(body: ExplainRequest) -> dict[str, Any]:
         if not body.texts:
             raise ApiError(422, "empty_texts", "texts is empty: send at least one statement")
@@ -273,15 +375,15 @@ def create_app(
         results = await explained(batcher, lambda: clf.explain(body.texts, method=body.method))
         return {"task": body.task, "results": results}
 
-    @app.post("/v1/classify/article", summary="Classify an article sentence by sentence")
-    async def classify_article(body: ArticleRequest) -> dict[str, Any]:
+    @app.post("/v1/classify/article", summary="Classify an article sentence by sentence", responses=API_ERRORS)
+    async def classify_article(body: ArticleRequest, request: Request) -> dict[str, Any]:
         if len(body.text) > settings.max_article_chars:
             raise ApiError(
                 413,
                 "article_too_long",
                 f"article has {len(body.text)} characters, over max_article_chars={settings.max_article_chars}",
             )
-        if not body.text.strip():
+        if not body.text:  # (whitespace alone is an article of no sentences, as the schema's minLength 1 says)
             raise ApiError(422, "empty_text", "text is empty: send an article")
         batcher = batcher_for(body.task)
         from stance.inference.article import assemble, split_sentences
@@ -298,10 +400,10 @@ def create_app(
         if body.explain and units:
             results = await explained(batcher, lambda: clf.explain(units))
         else:
-            results = await batcher.submit(units) if units else []
+            results = await run_texts(request, batcher, units) if units else []
         return {"task": body.task, **assemble(units, results, clf.labels)}
 
-    @app.get("/v1/models", summary="Loaded models")
+    @app.get("/v1/models", summary="Loaded models", responses=_errors(401, 429))
     async def list_models() -> dict[str, Any]:
         out = []
         for location, clf in registry.models.items():
@@ -328,13 +430,21 @@ def create_app(
             out.append(info)
         return {"models": out, "ready": registry.ready.is_set()}
 
-    @app.get("/health", summary="Readiness")
+    @app.get("/health", summary="Readiness", responses={503: {"description": "models are loading"}, **_errors(500)})
     async def health():
         if registry.error:
             return error_response(500, "load_failed", registry.error)
         if not registry.ready.is_set() or len(registry.batchers) < len(tasks):
             return JSONResponse(status_code=503, content={"status": "loading"})
         return {"status": "ready", "models": list(tasks)}
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **_errors(401)},
+    )
+    async def prometheus_metrics():
+        return metrics.response()
 
     @app.get("/", include_in_schema=False)
     async def page():

@@ -17,10 +17,49 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// API key: asked for once, when the server answers 401, and kept for this browser session only.
+const KEY_SLOT = "stance-api-key";
+let keyWanted = null;
+let keyGiven = null;
+
+function askForKey(message) {
+  if (!keyWanted) {
+    keyWanted = new Promise((resolve) => { keyGiven = resolve; });
+    $("keyhint").textContent = message;
+    $("keyform").hidden = false;
+    $("apikey").focus();
+  }
+  return keyWanted;
+}
+
+$("keyform").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = $("apikey").value.trim();
+  if (!key || !keyGiven) return;
+  sessionStorage.setItem(KEY_SLOT, key);
+  $("keyform").hidden = true;
+  $("apikey").value = "";
+  const given = keyGiven;
+  keyWanted = keyGiven = null;
+  given();
+});
+
+async function api(path, options = {}) {
+  for (;;) {
+    const key = sessionStorage.getItem(KEY_SLOT);
+    const headers = { ...(options.headers || {}) };
+    if (key) headers.Authorization = `Bearer ${key}`;
+    const res = await fetch(path, { ...options, headers });
+    if (res.status !== 401) return res;
+    sessionStorage.removeItem(KEY_SLOT);
+    await askForKey(key ? "المفتاح غير صالح" : "");
+  }
+}
+
 async function loadTasks() {
   const select = $("task");
   try {
-    const res = await fetch("/v1/models");
+    const res = await api("/v1/models");
     const body = await res.json();
     for (const m of body.models) select.append(el("option", { value: m.task }, TASKS[m.task] || m.task));
   } catch (e) { /* the option list stays empty; submit shows the error */ }
@@ -90,7 +129,7 @@ async function submit(event) {
   $("submit").disabled = true;
   $("status").textContent = "جارٍ التحليل…";
   try {
-    const res = await fetch("/v1/classify/article", {
+    const res = await api("/v1/classify/article", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ text, task: $("task").value, explain: $("explain").checked }),
     });
