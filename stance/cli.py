@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -33,9 +34,23 @@ def _parse_map(text: str | None, flag: str) -> dict[str, str]:
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a classifier on labelled statements")
     p.add_argument("--config", help="JSON file of training settings (flags override it)")
-    p.add_argument("--train", dest="train_file", help="CSV, TSV, JSONL or datasets folder")
+    p.add_argument(
+        "--train",
+        dest="train_file",
+        nargs="+",
+        metavar="FILE",
+        help="CSV, TSV, JSONL or datasets folder(s), concatenated",
+    )
     p.add_argument("--output", "-o", dest="output_dir", help="model folder to write")
-    p.add_argument("--dev", dest="dev_file", help="labelled dev file (else a split of --train)")
+    p.add_argument(
+        "--dev",
+        dest="dev_entries",
+        nargs="+",
+        metavar="[NAME=]FILE",
+        help="labelled dev file(s), each reported at every evaluation, e.g. --dev outlets=dev_outlets.tsv dev=dev.tsv "
+        "(else a split of --train)",
+    )
+    p.add_argument("--select-on", metavar="NAME", help="the dev set that chooses the checkpoint (default: the first)")
     p.add_argument("--base-model", help="e5-small (built-in), a local folder, or a hub id")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
@@ -77,6 +92,25 @@ def _add_train(sub) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _parse_dev_entries(entries: list[str]) -> tuple[str | None, dict[str, str]]:
+    """``--dev FILE`` (named ``dev``) and/or ``--dev NAME=FILE ...``."""
+    import re
+
+    plain: list[str] = []
+    named: dict[str, str] = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if sep and re.fullmatch(r"[A-Za-z0-9_.-]+", name) and not Path(entry).exists():
+            if name in named:
+                raise StanceError(f"--dev names {name!r} twice: give each dev set its own NAME=FILE")
+            named[name] = path
+        else:
+            plain.append(entry)
+    if len(plain) > 1:
+        raise StanceError("several --dev files need names: --dev outlets=FILE dev=FILE")
+    return (plain[0] if plain else None), named
+
+
 def _run_train(args) -> int:
     from stance.fit.trainer import TrainingConfig, train
 
@@ -92,6 +126,8 @@ def _run_train(args) -> int:
         values["weight_map"] = {k: float(v) for k, v in _parse_map(args.weight_map, "--weight-map").items()}
     if args.label_map:
         values["label_map"] = _parse_map(args.label_map, "--label-map")
+    if args.dev_entries:
+        values["dev_file"], values["dev_sets"] = _parse_dev_entries(args.dev_entries)
     config = TrainingConfig.from_dict(values)
     if not config.train_file or not config.output_dir:
         raise StanceError("stance train needs --train FILE and --output DIR (or a --config that names them)")
@@ -99,6 +135,11 @@ def _run_train(args) -> int:
     from stance.fit.metrics import format_report
 
     print(format_report(report))
+    dev_sets = report.get("dev_sets") or {}
+    if len(dev_sets) > 1:
+        print(f"\nmacro-F1 on every dev set (checkpoint chosen on {report.get('selected_on')}):")
+        for name, part in dev_sets.items():
+            print(f"  {name:<12} {part['macro_f1']:.4f}  ({part['n']} rows)")
     parts = report.get("parts")
     if parts:
         print(
@@ -124,12 +165,16 @@ def _add_classify(sub) -> None:
     p.add_argument("--article", help="classify an article sentence by sentence ('-' for stdin)")
     p.add_argument("--resume", action="store_true", help="continue a partial --output after a crash")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--tag-actors", action="store_true", help="also list the political actors each statement mentions")
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16 or int8")
     p.add_argument(
         "--runtime", choices=["torch", "onnx"], default="torch", help="inference runtime (onnx: ONNX Runtime)"
     )
     p.add_argument(
         "--no-lexical", action="store_true", help="the neural model alone (ignore the model's lexical n-gram half)"
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="rebuild the model from its folder (skip the merged-weights cache)"
     )
     ray = p.add_argument_group(
         "Ray engine (--engine ray: --input is a file or folder, --output a folder of Parquet shards)"
@@ -145,17 +190,33 @@ def _add_classify(sub) -> None:
     ray.add_argument("--ray-batch-size", type=int, default=256, help="rows per actor call")
     ray.add_argument("--articles", action="store_true", help="input rows are articles: one output row per sentence")
     ray.add_argument("--keep-text", action="store_true", help="also write the statement text")
+    _add_classify_explain(p)
+
+
+def _add_classify_explain(p) -> None:
+    from stance.explain.command import add_explain_options
+    from stance.inference.explain import DEFAULT_METHOD, DEFAULT_STEPS, METHODS
+
+    group = p.add_argument_group("explanations (statements or --article)")
+    group.add_argument("--explain", action="store_true", help="also show which words drove each label")
+    add_explain_options(group, DEFAULT_METHOD, DEFAULT_STEPS, METHODS)
 
 
 def _load_classifier(args):
     from stance.inference.classifier import Classifier
 
     return Classifier.load(
-        args.model or args.task, precision=args.precision, runtime=args.runtime, lexical=not args.no_lexical
+        args.model or args.task,
+        precision=args.precision,
+        runtime=args.runtime,
+        lexical=not args.no_lexical,
+        cache=not getattr(args, "no_cache", False),
     )
 
 
 def _run_classify(args) -> int:
+    if args.explain and (args.input or args.engine == "ray" or args.articles):
+        raise StanceError("--explain works with statements or --article, not with --input files or --engine ray")
     if args.engine == "ray" or args.articles:
         return _run_classify_ray(args)
     if args.input:
@@ -172,15 +233,20 @@ def _run_classify(args) -> int:
             id_column=args.id_column,
             batch_size=args.batch_size,
             resume=args.resume,
+            actors=args.tag_actors,
         )
         print(f"classified {n} rows -> {args.output}", file=sys.stderr)
         return 0
     if args.article:
         text = sys.stdin.read() if args.article == "-" else _read_text_file(args.article)
         clf = _load_classifier(args)
-        result = clf.classify_article(text)
+        result = clf.classify_article(text, actors=args.tag_actors, explain=args.explain)
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=2))
+        elif args.explain:
+            from stance.explain.format import format_explained_article
+
+            print(format_explained_article(result, args.top))
         else:
             from stance.inference.article import format_article
 
@@ -188,21 +254,46 @@ def _run_classify(args) -> int:
         return 0
     texts = list(args.text)
     if not texts or texts == ["-"]:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise StanceError('give a statement: stance classify "TEXT", or pipe text on stdin')
+        if sys.stdin is None or (not texts and sys.stdin.isatty()):
+            print(CLASSIFY_HINT, file=sys.stderr)
+            return 2
+        if sys.stdin.isatty():
+            print("reading statements from the terminal, one per line; end with Ctrl-D", file=sys.stderr)
         texts = [line for line in sys.stdin.read().splitlines() if line.strip()]
         if not texts:
             raise StanceError("stdin was empty: give at least one statement")
+    if args.explain:
+        from stance.explain.command import check_texts, print_explanations
+
+        check_texts(texts)
+        clf = _load_classifier(args)
+        results = clf.explain(texts, method=args.method, steps=args.steps)
+        print_explanations(texts, results, args.json, args.top)
+        return 0
+    if len(texts) <= _ONE_THREAD_TEXTS:
+        # one short batch gains nothing from more threads, and on a busy machine waits for them
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     clf = _load_classifier(args)
-    results = clf.predict(texts, batch_size=args.batch_size)
+    results = clf.predict(texts, batch_size=args.batch_size, actors=args.tag_actors)
     if args.json:
         payload = [{"text": t, **r} for t, r in zip(texts, results)]
         print(json.dumps(payload if len(payload) > 1 else payload[0], ensure_ascii=False, indent=2))
     else:
         for text, result in zip(texts, results):
             scores = "  ".join(f"{k} {v:.3f}" for k, v in result["scores"].items())
-            print(f"{result['label']}\t{scores}\t{text}")
+            tagged = f"\t{'; '.join(result['actors'])}" if "actors" in result else ""
+            print(f"{result['label']}\t{scores}{tagged}\t{text}")
     return 0
+
+
+_ONE_THREAD_TEXTS = 8
+CLASSIFY_HINT = """usage: stance classify "TEXT" ...   (nothing to classify: give statements or pipe them in)
+  stance classify "فرضت الولايات المتحدة عقوبات جديدة على روسيا"
+  stance classify --task sentiment "TEXT"
+  echo "TEXT" | stance classify           (one statement per line; '-' reads the terminal)
+  stance classify --input statements.csv --output labelled.csv
+  stance classify --article article.txt
+stance classify --help lists every option."""
 
 
 def _run_classify_ray(args) -> int:
@@ -227,6 +318,7 @@ def _run_classify_ray(args) -> int:
         lexical=not args.no_lexical,
         address=args.address,
         keep_text=args.keep_text,
+        tag_actors=args.tag_actors,
     )
     summary = classify_with_ray(args.input, args.output, config)
     print(
@@ -334,22 +426,72 @@ def _run_export(args) -> int:
     return 0
 
 
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="list the shipped models (with dev figures) and what is in your cache")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_models(args) -> int:
+    from stance.modeling.inventory import cache_contents, format_inventory, shipped_models
+
+    models, cache = shipped_models(), cache_contents()
+    if args.json:
+        print(json.dumps({"models": models, "cache": cache}, ensure_ascii=False, indent=2))
+    else:
+        print(format_inventory(models, cache))
+    return 0
+
+
+def package_version() -> str:
+    """The installed package's version (its metadata), else the source tree's ``stance.__version__``."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("arabic-stance")
+    except metadata.PackageNotFoundError:
+        from stance import __version__
+
+        return __version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"stance (arabic-stance) {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description="Stance and sentiment of Arabic news statements.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_classify(sub)
     _add_evaluate(sub)
     _add_check_precision(sub)
     _add_export(sub)
+    _add_models(sub)
+    from stance.explain.command import add_explain
+
+    add_explain(sub)
     try:
         from stance.serving.command import add_serve
 
         add_serve(sub)
     except ImportError:  # pragma: no cover - serve is optional
         pass
+    from stance.report.command import add_report  # light: matplotlib is imported only when a report runs
+
+    add_report(sub)
+    from stance.annotate.command import add_annotate
+
+    add_annotate(sub)
     return parser
 
 
@@ -359,6 +501,7 @@ COMMANDS = {
     "evaluate": _run_evaluate,
     "export": _run_export,
     "check-precision": _run_check_precision,
+    "models": _run_models,
 }
 
 
@@ -367,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "urllib3", "filelock", "transformers.modeling_utils"):
+    for noisy in ("httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
     try:

@@ -21,8 +21,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("modeling", {"modeling"}),
     ("inference", {"inference"}),
     ("fit", {"fit"}),
-    ("capabilities", {"explain", "actors", "report", "annotate"}),
-    ("serving-scale", {"serving", "scale"}),
+    ("capabilities", {"explain", "actors", "report"}),
+    ("serving-scale", {"serving", "scale", "annotate"}),
     ("cli", {"cli"}),
 ]
 

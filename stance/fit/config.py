@@ -16,10 +16,15 @@ class TrainingConfig:
     """Everything that defines a training run (saved with the model as ``training_config.json``).
 
     Attributes:
-        train_file: CSV, TSV, JSONL or ``datasets`` folder with texts and labels.
+        train_file: CSV, TSV, JSONL or ``datasets`` folder with texts and labels, or a list of such files
+            (concatenated; each must have the named columns).
         output_dir: where the model folder is written (checkpoints go in ``output_dir/checkpoints``).
         base_model: ``e5-small`` (built-in, offline), a local folder or a hub id.
-        dev_file: a labelled dev set; without it a stratified split of ``train_file`` is held out.
+        dev_file: a labelled dev set (named ``dev``); without it and ``dev_sets`` a stratified split of
+            ``train_file`` is held out.
+        dev_sets: more named dev sets, ``{"outlets": "dev_outlets.tsv"}``; every evaluation reports each one.
+        select_on: the dev set whose macro-F1 picks the best checkpoint and drives early stopping
+            (default: the first one).
         text_column / label_column: column names in the data.
         group_column: keep rows sharing this value (e.g. an article id) on one side of the dev split.
         weight_column / weight_map: per-row loss weights by the column's value, e.g.
@@ -50,10 +55,12 @@ class TrainingConfig:
             ``None`` for none).
     """
 
-    train_file: str = ""
+    train_file: str | list[str] = ""
     output_dir: str = ""
     base_model: str = "e5-small"
     dev_file: str | None = None
+    dev_sets: dict[str, str] = field(default_factory=dict)
+    select_on: str | None = None
     text_column: str = "text"
     label_column: str = "label"
     group_column: str | None = None
@@ -84,6 +91,32 @@ class TrainingConfig:
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
     lexical: dict[str, Any] | None = None
 
+    @property
+    def train_files(self) -> list[str]:
+        files = [self.train_file] if isinstance(self.train_file, str) else list(self.train_file)
+        return [f for f in files if f]
+
+    def named_dev_files(self) -> dict[str, str]:
+        """Every named dev file, ``dev_file`` first (as ``dev``)."""
+        named = {"dev": self.dev_file} if self.dev_file else {}
+        for name, path in self.dev_sets.items():
+            if name in named:
+                raise StanceError(f"two dev sets are named {name!r}: give each --dev NAME=FILE a different name")
+            named[name] = path
+        return named
+
+    @property
+    def selection_set(self) -> str:
+        """The name of the dev set that chooses the checkpoint."""
+        named = self.named_dev_files()
+        if self.select_on:
+            if named and self.select_on not in named:
+                raise StanceError(
+                    f"--select-on {self.select_on}: no dev set has that name (the dev sets are {', '.join(named)})"
+                )
+            return self.select_on
+        return next(iter(named), "dev")
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["normalization"] = self.normalization.to_dict()
@@ -96,6 +129,8 @@ class TrainingConfig:
         if unknown:
             raise StanceError(f"unknown training setting(s) {sorted(unknown)}: known ones are {sorted(known)}")
         data = dict(data)
+        if isinstance(data.get("train_file"), list) and len(data["train_file"]) == 1:
+            data["train_file"] = data["train_file"][0]
         data["normalization"] = NormalizationConfig.from_dict(data.get("normalization"))
         if data.get("lexical") is not None:
             from stance.modeling.lexical import LexicalConfig

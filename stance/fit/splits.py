@@ -11,36 +11,57 @@ from stance.io.data import LabelledData, load_labelled, split_dev
 logger = logging.getLogger(__name__)
 
 
-def load_splits(config: TrainingConfig) -> tuple[LabelledData, LabelledData]:
-    """Training and dev data: the dev file if given, else a (grouped) stratified split."""
+def load_splits(config: TrainingConfig) -> tuple[LabelledData, dict[str, LabelledData]]:
+    """Training data (every train file, concatenated) and the named dev sets.
+
+    Without a dev file, a (grouped) stratified split of the training data is
+    held out as ``dev``. Dev sets come in :meth:`TrainingConfig.named_dev_files`
+    order; texts shared between train and any dev set are refused.
+    """
     common = dict(
         text_column=config.text_column,
         label_column=config.label_column,
         strict=config.strict,
         label_map=config.label_map or None,
     )
-    train = load_labelled(
-        config.train_file,
-        group_column=config.group_column,
-        weight_column=config.weight_column,
-        weight_map=config.weight_map,
-        **common,
+    files = config.train_files
+    if not files:
+        raise StanceError("training needs a train file: --train FILE [FILE ...]")
+    train = LabelledData.concat(
+        [
+            load_labelled(
+                path,
+                group_column=config.group_column,
+                weight_column=config.weight_column,
+                weight_map=config.weight_map,
+                **common,
+            )
+            for path in files
+        ]
     )
-    if config.dev_file:
-        dev = load_labelled(config.dev_file, min_classes=1, **common)
+    named = config.named_dev_files()
+    select = config.selection_set  # refuse an unknown --select-on before loading anything else
+    logger.debug("choosing checkpoints on dev set %s", select)
+    if named:
+        devs = {name: load_labelled(path, min_classes=1, **common) for name, path in named.items()}
     else:
-        train, dev = split_dev(train, config.dev_fraction, config.seed)
+        train, held_out = split_dev(train, config.dev_fraction, config.seed)
+        devs = {"dev": held_out}
         logger.info(
             "held out %d of %d rows as dev (stratified%s)",
-            len(dev),
-            len(train) + len(dev),
+            len(held_out),
+            len(train) + len(held_out),
             ", grouped by " + config.group_column if config.group_column else "",
         )
-    unknown = sorted(set(dev.labels) - set(train.labels))
-    if unknown:
-        raise StanceError(f"dev labels {unknown} never occur in the training data: fix the labels or use --label-map")
-    report_duplicates(train, dev, config.dev_file or config.train_file)
-    return train, dev
+    for name, dev in devs.items():
+        unknown = sorted(set(dev.labels) - set(train.labels))
+        if unknown:
+            raise StanceError(
+                f"labels {unknown} of dev set {name!r} never occur in the training data: fix the labels or use "
+                "--label-map"
+            )
+        report_duplicates(train, dev, named.get(name) or ", ".join(files))
+    return train, devs
 
 
 def _near_key(text: str) -> str:

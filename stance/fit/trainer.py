@@ -159,11 +159,12 @@ def train(
     from stance.modeling.bases import resolve_base
     from stance.modeling.folder import LoraSettings, ModelSpec, build_classifier, load_tokenizer
 
-    if not config.train_file or not config.output_dir:
+    if not config.train_files or not config.output_dir:
         raise StanceError("training needs a train file and an output folder")
     started = time.time()
     set_seed(config.seed)
-    train_data, dev_data = load_splits(config)
+    train_data, devs = load_splits(config)
+    select = config.selection_set
     labels = sorted(set(train_data.labels))
     base = resolve_base(config.base_model)
     spec = ModelSpec(
@@ -181,7 +182,8 @@ def train(
     def encode(texts: list[str]) -> list[list[int]]:
         return tokenizer(spec.prepare(texts), truncation=True, max_length=config.max_length)["input_ids"]
 
-    train_ids, dev_ids = encode(train_data.texts), encode(dev_data.texts)
+    train_ids = encode(train_data.texts)
+    dev_ids = {name: encode(dev.texts) for name, dev in devs.items()}
     label_index = {lab: i for i, lab in enumerate(labels)}
     y_train = torch.tensor([label_index[lab] for lab in train_data.labels])
     row_weights = torch.tensor(train_data.weights or [1.0] * len(train_data), dtype=torch.float32)
@@ -200,10 +202,11 @@ def train(
     trainable = [p for p in model.parameters() if p.requires_grad]
     n_trainable = sum(p.numel() for p in trainable)
     logger.info(
-        "training %s parameters on %d rows (dev %d), labels %s",
+        "training %s parameters on %d rows (dev sets: %s; choosing on %s), labels %s",
         f"{n_trainable:,}",
         len(train_data),
-        len(dev_data),
+        ", ".join(f"{name} {len(dev)}" for name, dev in devs.items()),
+        select,
         labels,
     )
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
@@ -220,7 +223,11 @@ def train(
 
     out = Path(config.output_dir)
     checkpoints = Checkpointer(out / "checkpoints")
-    fingerprint = {"config": config.to_dict() | {"max_steps": 0}, "n_train": len(train_ids), "n_dev": len(dev_ids)}
+    fingerprint = {
+        "config": config.to_dict() | {"max_steps": 0},
+        "n_train": len(train_ids),
+        "n_dev": sum(len(ids) for ids in dev_ids.values()),
+    }
     progress = _Progress()
     if resume:
         restored = checkpoints.load_last(model, optimizer, scheduler, fingerprint)
@@ -233,12 +240,15 @@ def train(
     lengths = [len(x) for x in train_ids]
     epoch_cache: dict[int, list[list[int]]] = {}
 
-    def dev_report(probs) -> dict[str, Any]:
+    def dev_report(name: str, probs) -> dict[str, Any]:
         pred = [labels[i] for i in probs.argmax(axis=1)]
-        return classification_report(dev_data.labels, pred, labels, f1_over=task_f1_over(config.task, labels))
+        return classification_report(devs[name].labels, pred, labels, f1_over=task_f1_over(config.task, labels))
 
-    def evaluate_dev() -> dict[str, Any]:
-        return dev_report(predict_ids(model, dev_ids, pad_id, batch_size=64))
+    def dev_probabilities() -> dict[str, Any]:
+        return {name: predict_ids(model, ids, pad_id, batch_size=64) for name, ids in dev_ids.items()}
+
+    def evaluate_dev() -> dict[str, dict[str, Any]]:
+        return {name: dev_report(name, probs) for name, probs in dev_probabilities().items()}
 
     model.train()
     bar = tqdm(
@@ -287,21 +297,23 @@ def train(
         end_of_epoch = progress.step % steps_per_epoch == 0
         due = (config.eval_steps and progress.step % config.eval_steps == 0) or (not config.eval_steps and end_of_epoch)
         if due or progress.step == total_steps:
-            report = evaluate_dev()
+            reports = evaluate_dev()
+            report = reports[select]
             record = {
                 "step": progress.step,
                 "epoch": round(progress.step / steps_per_epoch, 3),
                 "macro_f1": report["macro_f1"],
                 "accuracy": report["accuracy"],
                 "loss": loss_avg,
+                "dev_sets": {name: r["macro_f1"] for name, r in reports.items()},
             }
             progress.history.append(record)
             logger.info(
-                "step %d (epoch %.2f): dev macro-F1 %.4f, accuracy %.4f",
+                "step %d (epoch %.2f): dev macro-F1 %s (choosing on %s)",
                 progress.step,
                 record["epoch"],
-                report["macro_f1"],
-                report["accuracy"],
+                ", ".join(f"{name} {r['macro_f1']:.4f}" for name, r in reports.items()),
+                select,
             )
             if report["macro_f1"] > progress.best_f1:
                 progress.best_f1, progress.best_step, progress.bad_evals = report["macro_f1"], progress.step, 0
@@ -318,20 +330,24 @@ def train(
     progress.elapsed = time.time() - resumed_at
 
     checkpoints.load_best(model)
-    dev_probs = predict_ids(model, dev_ids, pad_id, batch_size=64)
-    report = dev_report(dev_probs)
+    dev_probs = dev_probabilities()
+    reports = {name: dev_report(name, probs) for name, probs in dev_probs.items()}
+    report = dict(reports[select])
     report.update(
+        selected_on=select,
+        dev_sets=reports,
+        dev_files=config.named_dev_files(),
         best_step=progress.best_step,
         steps=progress.step,
         history=progress.history,
         train_rows=len(train_data),
-        dev_rows=len(dev_data),
+        dev_rows=len(devs[select]),
         train_seconds=round(progress.elapsed, 1),
         wall_seconds_this_run=round(time.time() - started, 1),
         trainable_parameters=n_trainable,
     )
     save_model_folder(model, tokenizer, spec, config, report, out)
-    logger.info("saved %s (dev macro-F1 %.4f)", out, report["macro_f1"])
+    logger.info("saved %s (dev macro-F1 on %s %.4f)", out, select, report["macro_f1"])
     if config.lexical is not None:
         from stance.fit.lexical_fit import attach_lexical
         from stance.modeling.lexical import LexicalConfig

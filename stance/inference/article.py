@@ -6,7 +6,7 @@ from typing import Any
 
 from stance.text.sentences import split_sentences
 
-__all__ = ["assemble", "classify_article", "format_article", "split_sentences", "summarise"]
+__all__ = ["assemble", "classify_article", "format_article", "rank_actors", "split_sentences", "summarise"]
 
 
 def summarise(sentences: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
@@ -42,11 +42,45 @@ def assemble(units: list[str], results: list[dict[str, Any]], labels: list[str])
     return {"sentences": sentences, "summary": summarise(sentences, labels)}
 
 
-def classify_article(classifier, text: str, batch_size: int = 32) -> dict[str, Any]:
-    """Per-sentence labels and scores plus an article summary."""
+def classify_article(
+    classifier, text: str, batch_size: int = 32, actors: bool = False, explain: bool = False
+) -> dict[str, Any]:
+    """Per-sentence labels and scores plus an article summary.
+
+    ``actors=True`` adds each sentence's ``actors`` and, in the summary, the
+    article's ``actors`` ranked by how often they are mentioned. ``explain=True``
+    adds each sentence's ``words`` with their weights (see ``Classifier.explain``).
+    """
     units = split_sentences(text)
-    results = classifier.predict(units, batch_size=batch_size) if units else []
-    return assemble(units, results, classifier.labels)
+    if not units:
+        results = []
+    elif explain:
+        results = classifier.explain(units)
+    else:
+        results = classifier.predict(units, batch_size=batch_size)
+    if not actors:
+        return assemble(units, results, classifier.labels)
+    from stance.text.actors import ActorTagger
+
+    tagger = ActorTagger.load()
+    mentions = [tagger.mentions(u) for u in units]
+    for result, found in zip(results, mentions):
+        result["actors"] = list(dict.fromkeys(m.name for m in found))
+    article = assemble(units, results, classifier.labels)
+    article["summary"]["actors"] = rank_actors(mentions)
+    return article
+
+
+def rank_actors(mentions: list[list[Any]]) -> list[dict[str, Any]]:
+    """Actors of an article, most mentioned first (ties: first mentioned first), with mention and sentence counts."""
+    stats: dict[str, dict[str, Any]] = {}
+    for sentence in mentions:
+        for name in dict.fromkeys(m.name for m in sentence):
+            stats.setdefault(name, {"name": name, "mentions": 0, "sentences": 0})["sentences"] += 1
+        for m in sentence:
+            stats[m.name]["mentions"] += 1
+    order = {name: i for i, name in enumerate(stats)}
+    return sorted(stats.values(), key=lambda s: (-s["mentions"], order[s["name"]]))
 
 
 def format_article(result: dict[str, Any]) -> str:
@@ -54,12 +88,15 @@ def format_article(result: dict[str, Any]) -> str:
     summary = result["summary"]
     lines = []
     for s in result["sentences"]:
-        lines.append(f"[{s['index'] + 1:>3}] {s['label']:<13} {s['scores'][s['label']]:.2f}  {s['text']}")
+        tagged = f"  [{', '.join(s['actors'])}]" if s.get("actors") else ""
+        lines.append(f"[{s['index'] + 1:>3}] {s['label']:<13} {s['scores'][s['label']]:.2f}  {s['text']}{tagged}")
     lines.append("")
     lines.append(f"sentences: {summary['sentences']}   dominant: {summary['dominant']}")
     lines.append(
         "   ".join(f"{lab}: {summary['counts'][lab]} ({summary['shares'][lab]:.0%})" for lab in summary["counts"])
     )
+    if summary.get("actors"):
+        lines.append("actors: " + ", ".join(f"{a['name']} ({a['mentions']})" for a in summary["actors"]))
     for key, value in summary.items():
         if key.startswith("most_") and value:
             lines.append(f"{key.replace('_', ' ')} ({value['score']:.2f}): {value['text']}")

@@ -10,8 +10,9 @@ import numpy as np
 
 from stance.errors import StanceError
 from stance.inference.engine import InferenceEngine
-from stance.modeling.folder import ModelSpec, load_model_folder
+from stance.modeling.folder import ModelSpec
 from stance.modeling.lexical import LexicalModel
+from stance.modeling.ready import load_ready
 from stance.modeling.shipped import resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -69,16 +70,23 @@ class Classifier:
 
     @classmethod
     def load(
-        cls, name_or_path: str | Path = "stance", precision: str = "auto", runtime: str = "torch", lexical: bool = True
+        cls,
+        name_or_path: str | Path = "stance",
+        precision: str = "auto",
+        runtime: str = "torch",
+        lexical: bool = True,
+        cache: bool = True,
     ) -> Classifier:
         """Load a shipped model (``stance``, ``sentiment``) or a model folder.
 
         ``precision``: auto, fp32, bf16 or int8 (torch runtime). ``runtime``:
         ``torch`` or ``onnx`` (ONNX Runtime, exported once and cached).
         ``lexical``: average in the folder's n-gram model, if it has one.
+        ``cache``: use the merged-weights cache (:mod:`stance.modeling.ready`;
+        built on first load); ``False`` rebuilds the model from its folder.
         """
         folder = resolve_model_path(name_or_path)
-        model, tokenizer, spec = load_model_folder(folder)
+        model, tokenizer, spec = load_ready(folder, cache=cache, compact=runtime == "torch")
         ngrams = LexicalModel.load(folder) if lexical else None
         return cls(model, tokenizer, spec, precision=precision, source=str(folder), runtime=runtime, lexical=ngrams)
 
@@ -111,7 +119,10 @@ class Classifier:
         """An array (n_texts, n_labels) of probabilities, columns in :attr:`labels` order."""
         if isinstance(texts, str):
             texts = [texts]
-        normalised = self.normalize(list(texts))
+        return self.proba_of_normalised(self.normalize(list(texts)), batch_size=batch_size)
+
+    def proba_of_normalised(self, normalised: list[str], batch_size: int = 32) -> np.ndarray:
+        """:meth:`predict_proba` of texts normalised already (both halves, averaged)."""
         prefix = self.spec.input_prefix
         probs = self.engine.predict_proba([prefix + t for t in normalised], batch_size=batch_size)
         if self.lexical is None:
@@ -119,17 +130,51 @@ class Classifier:
         weight = self.lexical.weight
         return ((1.0 - weight) * probs + weight * self.lexical.predict_proba(normalised)).astype(np.float32)
 
-    def predict(self, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
-        """One ``{"label": ..., "scores": {label: probability}}`` per text, in input order."""
+    def predict(self, texts: list[str], batch_size: int = 32, actors: bool = False) -> list[dict[str, Any]]:
+        """One ``{"label": ..., "scores": {label: probability}}`` per text, in input order.
+
+        ``actors=True`` adds ``"actors"``: the political actors the text mentions
+        (canonical names in order of first mention, see :mod:`stance.text.actors`).
+        """
+        if isinstance(texts, str):
+            texts = [texts]
         probs = self.predict_proba(texts, batch_size=batch_size)
         labels = self.labels
-        return [
+        results = [
             {"label": labels[int(row.argmax())], "scores": {lab: float(p) for lab, p in zip(labels, row)}}
             for row in probs
         ]
+        if actors:
+            from stance.text.actors import ActorTagger
 
-    def classify_article(self, text: str, batch_size: int = 32) -> dict[str, Any]:
-        """Split an article into sentences, classify each, and summarise (see :mod:`stance.inference.article`)."""
+            tagger = ActorTagger.load()
+            for text, result in zip(texts, results):
+                result["actors"] = tagger.tag(text)
+        return results
+
+    def explain(
+        self, texts: list[str], batch_size: int = 8, method: str | None = None, steps: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Which words drove each label: ``{"label", "scores", "words": [{"text", "start", "end", "weight"}]}``.
+
+        One entry per whitespace word of each text, with character offsets into
+        that text; ``weight`` > 0 supports the label, < 0 opposes it. ``method``:
+        ``occlusion`` (default) or ``ig`` (Integrated Gradients, ``steps``
+        interpolation steps). See :mod:`stance.inference.explain`.
+        """
+        from stance.inference.explain import DEFAULT_METHOD, DEFAULT_STEPS, explain
+
+        return explain(
+            self, texts, batch_size=batch_size, method=method or DEFAULT_METHOD, steps=steps or DEFAULT_STEPS
+        )
+
+    def classify_article(
+        self, text: str, batch_size: int = 32, actors: bool = False, explain: bool = False
+    ) -> dict[str, Any]:
+        """Split an article into sentences, classify each, and summarise (see :mod:`stance.inference.article`).
+
+        ``explain``: also give each sentence its word weights (see :meth:`explain`).
+        """
         from stance.inference.article import classify_article
 
-        return classify_article(self, text, batch_size=batch_size)
+        return classify_article(self, text, batch_size=batch_size, actors=actors, explain=explain)

@@ -60,7 +60,10 @@ class InferenceEngine(TokenisingEngine):
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         model.eval()
         if self.precision == "int8":
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            from stance.modeling.quiet import quiet_libraries
+
+            with quiet_libraries():  # torch's deprecation notes about its quantisation API are not the user's business
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.model = model
         self.num_labels = model.config.num_labels
 

@@ -105,8 +105,11 @@ class OnnxEngine(TokenisingEngine):
         threads = configure_threads()
         path = cache_root() / "onnx" / export_key(model_folder) / "model.onnx"
         if not path.exists():
+            from stance.modeling.quiet import quiet_libraries
+
             logger.info("exporting the model to ONNX (once): %s", path)
-            export_onnx(model, path)
+            with quiet_libraries():  # the tracer's warnings are about transformers' code, not the user's
+                export_onnx(model, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

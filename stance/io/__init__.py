@@ -1,4 +1,4 @@
-"""Input and output: labelled data sets and batch files of statements (CSV, TSV, JSONL, Parquet)."""
+"""Input and output: labelled data sets and batch files of statements (CSV, TSV, JSONL, Parquet) and labelling projects (SQLite)."""
 
 from stance._lazy import lazy_exports
 
@@ -9,6 +9,7 @@ __all__, __getattr__ = lazy_exports(
         "load_labelled": "data",
         "read_table": "data",
         "split_dev": "data",
+        "read_project_labels": "project_db",
         "classify_file": "batch_files",
         "row_problem": "batch_files",
     },

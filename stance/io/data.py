@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from stance.errors import StanceError
+from stance.io.project_db import PROJECT_SUFFIXES, read_project_training_rows
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,19 @@ def _check_utf8(path: Path) -> None:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV/TSV/JSONL file or a ``datasets.save_to_disk`` folder as strings."""
+    """Read a CSV/TSV/JSONL file, a ``datasets.save_to_disk`` folder or a labelling project as strings.
+
+    A ``stance annotate`` project (``.sqlite``/``.db``) gives one row per
+    labelled statement, ``id, text, label`` (see :mod:`stance.io.project_db`).
+    """
     path = Path(path)
     if not path.exists():
         raise StanceError(f"{path}: no such file or folder: check the path")
     if path.is_dir():
         return _read_datasets_folder(path)
     suffix = path.suffix.lower()
+    if suffix in PROJECT_SUFFIXES:
+        return read_project_training_rows(path)
     if suffix in (".jsonl", ".json", ".ndjson"):
         _check_utf8(path)
         try:
@@ -49,7 +56,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
             raise StanceError(f"{path}: not valid JSON lines ({exc}): one JSON object per line is expected") from None
         return frame
     if suffix not in TABLE_SUFFIXES:
-        raise StanceError(f"{path}: unknown file type '{suffix}': use .csv, .tsv, .jsonl or a datasets folder")
+        raise StanceError(
+            f"{path}: unknown file type '{suffix}': use .csv, .tsv, .jsonl, a datasets folder or a .sqlite project"
+        )
     _check_utf8(path)
     sep = TABLE_SUFFIXES[suffix]
     try:
@@ -113,6 +122,18 @@ class LabelledData:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @classmethod
+    def concat(cls, parts: list[LabelledData]) -> LabelledData:
+        """Rows of several data sets, in order (groups and weights kept when every part has them)."""
+        if len(parts) == 1:
+            return parts[0]
+        groups = [g for p in parts for g in p.groups] if all(p.groups for p in parts) else None
+        if any(p.weights for p in parts):
+            weights = [w for p in parts for w in (p.weights or [1.0] * len(p))]
+        else:
+            weights = None
+        return cls([t for p in parts for t in p.texts], [lab for p in parts for lab in p.labels], groups, weights)
 
     def subset(self, index: list[int]) -> LabelledData:
         return LabelledData(

@@ -17,6 +17,7 @@ from typing import Any
 
 from stance.errors import StanceError
 from stance.modeling.bases import resolve_base
+from stance.modeling.quiet import quiet_libraries
 from stance.text.normalize import NormalizationConfig
 
 logger = logging.getLogger(__name__)
@@ -114,42 +115,49 @@ def load_tokenizer(location: str):
 
 
 def build_classifier(base_location: str, labels: list[str], lora: LoraSettings | None = None):
-    """A fresh sequence classifier on a base encoder, optionally wrapped with LoRA."""
+    """A fresh sequence classifier on a base encoder, optionally wrapped with LoRA.
+
+    The new head is randomly initialised, as it should be before training; the
+    libraries' notes about that go to DEBUG logging (see :mod:`stance.modeling.quiet`).
+    """
     from transformers import AutoModelForSequenceClassification
 
     id2label, label2id = label_maps(labels)
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base_location,
-            num_labels=len(labels),
-            id2label=id2label,
-            label2id=label2id,
-            use_safetensors=True,
-        )
-    except OSError as exc:
-        raise StanceError(
-            f"cannot load base model {base_location!r} ({str(exc).splitlines()[0]}): "
-            "check the name, or pass a local folder when offline"
-        ) from None
-    if lora is None:
-        return model
-    from peft import LoraConfig, TaskType, get_peft_model
+    with quiet_libraries():
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                base_location,
+                num_labels=len(labels),
+                id2label=id2label,
+                label2id=label2id,
+                use_safetensors=True,
+            )
+        except OSError as exc:
+            raise StanceError(
+                f"cannot load base model {base_location!r} ({str(exc).splitlines()[0]}): "
+                "check the name, or pass a local folder when offline"
+            ) from None
+        if lora is None:
+            return model
+        from peft import LoraConfig, TaskType, get_peft_model
 
-    config = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=lora.target_modules,
-        modules_to_save=["classifier", "pooler"],
-    )
-    return get_peft_model(model, config)
+        config = LoraConfig(
+            task_type=TaskType.SEQ_CLS,
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=lora.dropout,
+            target_modules=lora.target_modules,
+            modules_to_save=["classifier", "pooler"],
+        )
+        return get_peft_model(model, config)
 
 
 def load_model_folder(folder: str | Path):
-    """Load ``(model, tokenizer, spec)`` from a model folder, merging LoRA adapters."""
-    from transformers import AutoModelForSequenceClassification
+    """Load ``(model, tokenizer, spec)`` from a model folder, merging LoRA adapters.
 
+    This is the full ``transformers`` + ``peft`` path (seconds on a small CPU);
+    :func:`stance.modeling.ready.load_ready` caches its result.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise StanceError(f"{folder}: no such model folder: train one with `stance train` or use a shipped name")
@@ -157,26 +165,70 @@ def load_model_folder(folder: str | Path):
     if not (folder / STANCE_CONFIG).exists():
         return _load_plain_folder(folder)
     spec = ModelSpec.load(folder)
-    id2label, label2id = label_maps(spec.labels)
-    if spec.adapter:
-        from peft import PeftModel
+    with quiet_libraries():
+        if spec.adapter:
+            base = resolve_base(spec.base_model)
+            model = _adapter_model(folder, base.location, spec.labels)
+            tokenizer_source = str(folder) if (folder / "tokenizer.json").exists() else base.location
+        else:
+            from transformers import AutoModelForSequenceClassification
 
-        base = resolve_base(spec.base_model)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base.location,
-            num_labels=len(spec.labels),
-            id2label=id2label,
-            label2id=label2id,
-            use_safetensors=True,
-        )
-        model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
-        tokenizer_source = str(folder) if (folder / "tokenizer.json").exists() else base.location
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
-        tokenizer_source = str(folder)
-    tokenizer = load_tokenizer(tokenizer_source)
+            model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
+            tokenizer_source = str(folder)
+        tokenizer = load_tokenizer(tokenizer_source)
     model.eval()
     return model, tokenizer, spec
+
+
+def _adapter_model(folder: Path, base_location: str, labels: list[str]):
+    """The base with the folder's LoRA adapters merged in.
+
+    The base checkpoint has no classification head (nor, for e5-small, a pooler):
+    those are saved with the adapters. When the base is a local safetensors folder,
+    one state dict (base weights + the adapters' head and pooler) builds the model,
+    so nothing is missing; then the LoRA weights are applied and merged.
+    """
+    from peft import PeftModel
+    from transformers import AutoConfig, AutoModelForSequenceClassification, BertForSequenceClassification
+
+    id2label, label2id = label_maps(labels)
+    state = _base_and_head(folder, base_location)
+    if state is None:  # a hub id, or weights not in one local safetensors file: let transformers fetch them
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_location, num_labels=len(labels), id2label=id2label, label2id=label2id, use_safetensors=True
+        )
+    else:
+        config = AutoConfig.from_pretrained(base_location, num_labels=len(labels), id2label=id2label, label2id=label2id)
+        model = BertForSequenceClassification.from_pretrained(None, config=config, state_dict=state)
+    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+
+
+_ADAPTER_PREFIX = "base_model.model."
+
+
+def _base_and_head(folder: Path, base_location: str) -> dict | None:
+    """Base weights under the classifier's names plus the head and pooler saved with the adapters."""
+    from safetensors.torch import load_file
+
+    base_file = Path(base_location) / "model.safetensors"
+    adapter_file = folder / "adapter_model.safetensors"
+    config_file = Path(base_location) / "config.json"
+    if not (base_file.is_file() and adapter_file.is_file() and config_file.is_file()):
+        return None
+    if json.loads(config_file.read_text(encoding="utf-8")).get("model_type") != "bert":
+        return None
+    state = {}
+    for name, tensor in load_file(str(base_file)).items():
+        name = name.removeprefix("bert.")
+        if name.split(".")[0] in ("embeddings", "encoder", "pooler"):  # not e.g. a pre-training head
+            state["bert." + name] = tensor
+    for name, tensor in load_file(str(adapter_file)).items():
+        if "lora_" in name or not name.startswith(_ADAPTER_PREFIX):
+            continue
+        state[name[len(_ADAPTER_PREFIX) :].replace(".modules_to_save.default", "")] = tensor
+    if not any(name.startswith("classifier.") for name in state):
+        return None
+    return state
 
 
 def _load_plain_folder(folder: Path):
@@ -186,9 +238,10 @@ def _load_plain_folder(folder: Path):
     if not (folder / "config.json").exists():
         raise StanceError(f"{folder}: not a model folder (no stance_config.json or config.json)")
     try:
-        config = AutoConfig.from_pretrained(str(folder))
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        with quiet_libraries():
+            config = AutoConfig.from_pretrained(str(folder))
+            model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError) as exc:
         raise StanceError(f"{folder}: cannot load the model ({str(exc).splitlines()[0]})") from None
     labels = [config.id2label[i] for i in range(config.num_labels)]
@@ -209,8 +262,9 @@ def export_merged(folder: str | Path, target: str | Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     model.config.stance_input_prefix = spec.input_prefix
     model.config.stance_normalization = spec.normalization.to_dict()
-    model.save_pretrained(str(target), safe_serialization=True)
-    tokenizer.save_pretrained(str(target))
+    with quiet_libraries():
+        model.save_pretrained(str(target), safe_serialization=True)
+        tokenizer.save_pretrained(str(target))
     merged = ModelSpec(**{**spec.__dict__, "adapter": False, "base_model": spec.base_model})
     merged.save(target)
     lexical = Path(folder) / "lexical"

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import sys
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,8 @@ from stance.errors import StanceError
 logger = logging.getLogger(__name__)
 
 LEXICAL_DIR = "lexical"
+# From this many texts per call scikit-learn's (faster) transform pays for its import.
+_SKLEARN_ROWS = 64
 _WORD_TOKENS = r"(?u)\b\w+\b"
 
 
@@ -45,6 +50,8 @@ class LexicalConfig:
         c: inverse regularisation strength of the linear SVM.
         weight: share of this model in the probability average with the neural model (0.5: equal).
         folds: cross-validation folds for fitting the temperature.
+        weight_grid: when given, the weight is chosen from these values on the training run's selection dev
+            set (``select_on``) after fitting; 0 in the grid allows "no lexical half" (then none is saved).
     """
 
     char_ngrams: tuple[int, int] = (2, 5)
@@ -55,6 +62,7 @@ class LexicalConfig:
     c: float = 0.5
     weight: float = 0.5
     folds: int = 3
+    weight_grid: tuple[float, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> LexicalConfig:
@@ -63,7 +71,7 @@ class LexicalConfig:
         unknown = set(data) - set(known)
         if unknown:
             raise StanceError(f"unknown lexical setting(s) {sorted(unknown)}: known ones are {sorted(known)}")
-        for key in ("char_ngrams", "word_ngrams"):
+        for key in ("char_ngrams", "word_ngrams", "weight_grid"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -126,13 +134,38 @@ def fit_temperature(scores: np.ndarray, targets: np.ndarray) -> float:
 class LexicalModel:
     """TF-IDF n-grams + linear SVM with temperature-scaled probabilities; texts must be normalised already."""
 
-    def __init__(self, labels: list[str], config: LexicalConfig, char, word, coef, intercept, temperature: float):
+    def __init__(
+        self,
+        labels: list[str],
+        config: LexicalConfig,
+        char,
+        word,
+        coef,
+        intercept,
+        temperature: float,
+        ngrams: NgramFeatures | None = None,
+    ):
         self.labels = list(labels)
         self.config = config
-        self.char, self.word = char, word
+        self._char, self._word = char, word
         self.coef = np.asarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float32)
         self.temperature = float(temperature)
+        self.ngrams = ngrams
+
+    @property
+    def char(self):
+        """The character n-gram ``TfidfVectorizer`` (scikit-learn; built on first use for a loaded model)."""
+        if self._char is None:
+            self._char, self._word = self.ngrams.vectorizers(self.config)
+        return self._char
+
+    @property
+    def word(self):
+        """The word n-gram ``TfidfVectorizer`` (scikit-learn; built on first use for a loaded model)."""
+        if self._word is None:
+            self._char, self._word = self.ngrams.vectorizers(self.config)
+        return self._word
 
     @property
     def weight(self) -> float:
@@ -196,10 +229,13 @@ class LexicalModel:
         return cls(order, config, char, word, coef, intercept, temperature)
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        from scipy.sparse import hstack
-
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
+        if self.ngrams is not None and len(texts) < _SKLEARN_ROWS and "sklearn" not in sys.modules:
+            # a loaded model, few texts: the same features without paying for importing scikit-learn
+            return self.ngrams.scores(texts, self.coef) + self.intercept
+        from scipy.sparse import hstack
+
         features = hstack([self.char.transform(texts), self.word.transform(texts)]).tocsr()
         return np.asarray(features @ self.coef.T, dtype=np.float32) + self.intercept
 
@@ -239,10 +275,18 @@ class LexicalModel:
             vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
             tensors = load_file(str(folder / "weights.safetensors"))
             config = LexicalConfig.from_dict(settings["settings"])
-            char, word = _vectorizers(config, (vocabulary["char"], vocabulary["word"]))
-            char.idf_, word.idf_ = tensors["idf_char"], tensors["idf_word"]
+            ngrams = NgramFeatures(
+                config, vocabulary["char"], vocabulary["word"], tensors["idf_char"], tensors["idf_word"]
+            )
             model = cls(
-                settings["labels"], config, char, word, tensors["coef"], tensors["intercept"], settings["temperature"]
+                settings["labels"],
+                config,
+                None,
+                None,
+                tensors["coef"],
+                tensors["intercept"],
+                settings["temperature"],
+                ngrams=ngrams,
             )
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
             raise StanceError(
@@ -256,6 +300,92 @@ class LexicalModel:
                 f"{expected} n-grams: refit it with `python training/fit_lexical.py`"
             )
         return model
+
+
+class NgramFeatures:
+    """The TF-IDF features of the two saved vectorisers, computed without scikit-learn.
+
+    Exactly what ``TfidfVectorizer(analyzer="char_wb" | "word", lowercase=True,
+    sublinear_tf=True, norm="l2", dtype=float32)`` computes with a fixed vocabulary
+    and idf (tests compare the two), but importing scikit-learn costs a second or
+    more of a one-shot ``stance classify``; fitting still uses scikit-learn.
+    """
+
+    _white_spaces = re.compile(r"\s\s+")
+
+    def __init__(self, config: LexicalConfig, char_terms, word_terms, idf_char, idf_word) -> None:
+        self.char_terms, self.word_terms = list(char_terms), list(word_terms)
+        self.char_index = {term: i for i, term in enumerate(self.char_terms)}
+        self.word_index = {term: i for i, term in enumerate(self.word_terms)}
+        self.idf_char = np.asarray(idf_char, dtype=np.float32)
+        self.idf_word = np.asarray(idf_word, dtype=np.float32)
+        self.char_ngrams = tuple(config.char_ngrams)
+        self.word_ngrams = tuple(config.word_ngrams)
+        self.token = re.compile(_WORD_TOKENS)
+
+    def vectorizers(self, config: LexicalConfig):
+        """The equivalent fitted scikit-learn vectorisers (for code that needs them, e.g. explanations)."""
+        char, word = _vectorizers(config, (self.char_terms, self.word_terms))
+        char.idf_, word.idf_ = self.idf_char, self.idf_word
+        return char, word
+
+    def char_grams(self, text: str) -> list[str]:
+        """sklearn's ``char_wb`` analyser: n-grams inside space-padded words."""
+        low, high = self.char_ngrams
+        grams = []
+        for w in self._white_spaces.sub(" ", text.lower()).split():
+            w = " " + w + " "
+            length = len(w)
+            for n in range(low, high + 1):
+                offset = 0
+                grams.append(w[offset : offset + n])
+                while offset + n < length:
+                    offset += 1
+                    grams.append(w[offset : offset + n])
+                if offset == 0:  # a short word counts once
+                    break
+        return grams
+
+    def word_grams(self, text: str) -> list[str]:
+        """sklearn's ``word`` analyser: token n-grams, joined by one space."""
+        low, high = self.word_ngrams
+        tokens = self.token.findall(text.lower())
+        grams = list(tokens) if low == 1 else []
+        for n in range(max(low, 2), min(high, len(tokens)) + 1):
+            grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+        return grams
+
+    @staticmethod
+    def _tfidf(grams: list[str], index: dict[str, int], idf: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """Columns (ascending) and l2-normalised sublinear tf-idf values of one text's n-grams."""
+        counts = Counter(grams)
+        pairs = sorted([(index[g], counts[g]) for g in counts.keys() & index.keys()])
+        if not pairs:
+            return [], np.zeros(0, dtype=np.float32)
+        columns = [c for c, _ in pairs]
+        values = (np.log(np.array([n for _, n in pairs], dtype=np.float32)) + np.float32(1.0)) * idf[columns]
+        norm = np.sqrt(np.dot(values.astype(np.float64), values.astype(np.float64)))
+        return columns, (values / norm).astype(np.float32)
+
+    def scores(self, texts: list[str], coef: np.ndarray) -> np.ndarray:
+        """``features(texts) @ coef.T`` as float32 (columns: char n-grams, then word n-grams)."""
+        n_char = len(self.char_terms)
+        columns: list[int] = []
+        values: list[np.ndarray] = []
+        rows: list[int] = []
+        for row, text in enumerate(texts):
+            c_cols, c_vals = self._tfidf(self.char_grams(text), self.char_index, self.idf_char)
+            w_cols, w_vals = self._tfidf(self.word_grams(text), self.word_index, self.idf_word)
+            columns += c_cols
+            columns += [c + n_char for c in w_cols]
+            values += [c_vals, w_vals]
+            rows += [row] * (len(c_cols) + len(w_cols))
+        out = np.zeros((len(texts), coef.shape[0]), dtype=np.float32)
+        if columns:
+            contributions = coef[:, columns] * np.concatenate(values)
+            for label in range(coef.shape[0]):
+                out[:, label] = np.bincount(rows, weights=contributions[label], minlength=len(texts))
+        return out
 
 
 def _full_scores(scores: np.ndarray, n_labels: int, present: list[int]) -> np.ndarray:

@@ -20,9 +20,22 @@ def write_model_card(out: Path, spec, config, report: dict[str, Any], extra: str
         f"| {lab} | " + " | ".join(str(v) for v in row) + " |" for lab, row in zip(labels, report["confusion_matrix"])
     )
     method = f"LoRA r={config.lora_r}, alpha={config.lora_alpha}" if config.lora else "full fine-tuning"
+    select = report.get("selected_on", "dev")
+    dev_sets = report.get("dev_sets") or {select: report}
+    set_names = list(dev_sets)
+    # the set the neural checkpoint was chosen on (older runs evaluated that one alone)
+    neural_select = config.selection_set if hasattr(config, "selection_set") else select
+    history_names = list(dict.fromkeys([*set_names, neural_select]))
     history = "\n".join(
-        f"| {h['step']} | {h['epoch']} | {h['macro_f1']:.4f} | {h['accuracy']:.4f} |" for h in report.get("history", [])
+        f"| {h['step']} | {h['epoch']} | "
+        + " | ".join(_history_value(h, n, neural_select) for n in history_names)
+        + " |"
+        for h in report.get("history", [])
     )
+    history_header = "| step | epoch | " + " | ".join(f"macro-F1 {n}" for n in history_names) + " |"
+    history_sep = "|---" * (2 + len(history_names)) + "|"
+    train_files = [config.train_file] if isinstance(config.train_file, str) else list(config.train_file)
+    dev_files = report.get("dev_files") or (config.named_dev_files() if hasattr(config, "named_dev_files") else {})
     headline = f"accuracy **{report['accuracy']:.4f}**, macro-F1 **{report['macro_f1']:.4f}**"
     if "f1_over" in report:
         over = report["f1_over"]
@@ -42,8 +55,8 @@ with `{spec.input_prefix!r}` before tokenisation; `stance_config.json` records t
 `stance.Classifier` applies it again at inference.
 
 ## Data
-- train: `{Path(config.train_file).name}` ({report.get("train_rows", "?")} rows used)
-- dev: `{Path(config.dev_file).name if config.dev_file else "held-out split of train"}` ({report.get("dev_rows", "?")} rows)
+- train: {", ".join(f"`{Path(f).name}`" for f in train_files)} ({report.get("train_rows", "?")} rows used)
+{_dev_lines(dev_sets, dev_files, neural_select, select if "parts" in report else neural_select)}{_lexical_data_line(report, train_files)}
 
 ## Training parameters
 epochs {config.epochs}, batch size {config.batch_size}, learning rate {config.learning_rate}, warm-up {config.warmup_ratio},
@@ -52,7 +65,10 @@ seed {config.seed}; best dev checkpoint at step {report.get("best_step", "?")} o
 training time {report.get("train_seconds", "?")} s.
 
 ## Dev figures
-{headline} on {report["n"]} rows{" (neural and lexical models averaged, as `stance.Classifier` answers)" if "parts" in report else ""}.
+On every dev set ({"averaged model" if "parts" in report else "the model"}; {_chosen_line(report, select, neural_select)}):
+
+{_dev_sets_table(dev_sets, labels)}
+Details on `{select}`: {headline} on {report["n"]} rows{" (neural and lexical models averaged, as `stance.Classifier` answers)" if "parts" in report else ""}.
 {_parts_table(report, f"neural ({spec.base_model}, {method})")}
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -66,8 +82,8 @@ Confusion matrix (rows gold, columns predicted; image: `confusion.png`):
 
 Evaluations during training:
 
-| step | epoch | dev macro-F1 | dev accuracy |
-|---|---|---|---|
+{history_header}
+{history_sep}
 {history}
 {extra}
 """
@@ -100,3 +116,45 @@ def _parts_table(report: dict[str, Any], neural_name: str) -> str:
         "`Classifier.load(..., lexical=False)` does the same in this library."
     )
     return "\n".join(lines) + "\n"
+
+
+def _dev_lines(dev_sets: dict[str, Any], files: dict[str, str], neural_select: str, lexical_select: str) -> str:
+    lines = []
+    for name, rep in dev_sets.items():
+        source = f"`{Path(files[name]).name}`" if name in files else "held-out split of train"
+        roles = ["the checkpoint"] if name == neural_select else []
+        if name == lexical_select and lexical_select != neural_select:
+            roles.append("the lexical weight")
+        chosen = f" (chooses {' and '.join(roles)})" if roles else ""
+        lines.append(f"- dev `{name}`: {source} ({rep.get('n', '?')} rows){chosen}")
+    return "\n".join(lines)
+
+
+def _dev_sets_table(dev_sets: dict[str, Any], labels: list[str]) -> str:
+    lines = [
+        "| dev set | rows | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in labels) + " |",
+        "|---" * (4 + len(labels)) + "|",
+    ]
+    for name, rep in dev_sets.items():
+        f1s = " | ".join(f"{rep['per_class'][lab]['f1']:.4f}" for lab in labels)
+        lines.append(f"| {name} | {rep['n']} | {rep['macro_f1']:.4f} | {rep['accuracy']:.4f} | {f1s} |")
+    return "\n".join(lines) + "\n"
+
+
+def _history_value(entry: dict[str, Any], name: str, neural_select: str) -> str:
+    values = entry.get("dev_sets") or {neural_select: entry["macro_f1"]}
+    return f"{values[name]:.4f}" if name in values else "–"
+
+
+def _chosen_line(report: dict[str, Any], select: str, neural_select: str) -> str:
+    if "parts" in report and neural_select != select:
+        return f"the neural checkpoint was chosen on `{neural_select}`, the lexical weight on `{select}`"
+    return f"chosen on `{select}`"
+
+
+def _lexical_data_line(report: dict[str, Any], train_files: list[str]) -> str:
+    data = (report.get("parts") or {}).get("lexical_data")
+    if not data or [Path(f).name for f in data["train_files"]] == [Path(f).name for f in train_files]:
+        return ""
+    names = ", ".join(f"`{Path(f).name}`" for f in data["train_files"])
+    return f"\n- the lexical half was fitted on {names} ({data['rows']} rows); its weight was chosen on `{data['weight_chosen_on']}`"

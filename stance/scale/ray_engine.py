@@ -3,7 +3,8 @@
 Input files (CSV, TSV, JSONL, Parquet, or a folder of them) are read with Ray
 Data, classified by a pool of actors that each load the model once
 (``map_batches`` with a class), and written as Parquet shards. Each output row
-carries the input id, the label, one ``score_<label>`` column per class and an
+carries the input id, the label, one ``score_<label>`` column per class (with
+``tag_actors``, an ``actors`` list column) and an
 ``error`` column (empty unless the row could not be classified). In article
 mode each input row is a whole article and the output has one row per
 sentence, with ``article_id`` and ``sentence_index``.
@@ -66,6 +67,7 @@ class RayJobConfig:
     lexical: bool = True
     address: str | None = None
     keep_text: bool = False
+    tag_actors: bool = False
 
 
 def require_ray():
@@ -135,6 +137,11 @@ class ClassifierActor:
         self.classifier = Classifier.load(config.model, precision=config.precision, lexical=config.lexical)
         self.labels = self.classifier.labels
         self.batches = 0
+        self.tagger = None
+        if config.tag_actors:
+            from stance.text.actors import ActorTagger
+
+            self.tagger = ActorTagger.load()
 
     def _maybe_crash(self) -> None:
         marker = os.environ.get(CRASH_MARKER_ENV)
@@ -160,14 +167,18 @@ class ClassifierActor:
         out["label"] = []
         for lab in self.labels:
             out[f"score_{lab}"] = []
+        if self.tagger is not None:
+            out["actors"] = []
         out["error"] = []
         return out
 
-    def _emit(self, out: dict[str, list], probs, error: str) -> None:
+    def _emit(self, out: dict[str, list], probs, error: str, text: str | None = None) -> None:
         """One output row from a probability vector (or None for a row that could not be classified)."""
         out["label"].append(None if probs is None else self.labels[int(probs.argmax())])
         for j, lab in enumerate(self.labels):
             out[f"score_{lab}"].append(None if probs is None else float(probs[j]))
+        if self.tagger is not None:
+            out["actors"].append(self.tagger.tag(text) if text and probs is not None else [])
         out["error"].append(error)
 
     def _statements(self, ids: list, texts: list) -> dict[str, list]:
@@ -182,7 +193,7 @@ class ClassifierActor:
             out["id"].append(ids[i])
             if "text" in out:
                 out["text"].append(text)
-            self._emit(out, by_row.get(i), err)
+            self._emit(out, by_row.get(i), err, text)
         return out
 
     def _articles(self, ids: list, texts: list) -> dict[str, list]:
@@ -211,7 +222,7 @@ class ClassifierActor:
                 out["article_id"].append(ids[i])
                 out["sentence_index"].append(k)
                 out["text"].append(sentence)
-                self._emit(out, probs[pos], "")
+                self._emit(out, probs[pos], "", sentence)
                 pos += 1
         return out
 

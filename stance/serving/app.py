@@ -1,6 +1,6 @@
 """The HTTP service: FastAPI app with micro-batched inference, limits and a web page.
 
-Endpoints: ``POST /v1/classify``, ``POST /v1/classify/article``,
+Endpoints: ``POST /v1/classify``, ``POST /v1/classify/article``, ``POST /v1/explain``,
 ``GET /v1/models``, ``GET /health``, ``GET /metrics``, the page at ``/`` and
 OpenAPI at ``/docs``. Every error is JSON: ``{"error": {"code": ..., "message": ...}}``.
 
@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stance.errors import StanceError
 from stance.serving.batcher import MicroBatcher, QueueFull
 from stance.serving.limits import STATE_STARTED, BodySizeLimit, DrainPolicy, RateLimit, TokenBuckets, error_response
 from stance.serving.metrics import ObserveRequests, ServiceMetrics
@@ -53,6 +54,7 @@ class ServerSettings:
         max_body_bytes: request body size.
         max_batch: statements per forward pass when batching concurrent requests.
         max_wait_ms: how long the first request of a batch waits for others.
+        max_explain_texts: statements per ``/v1/explain`` request, and sentences of an article explained.
         max_queue: texts admitted and not yet answered, per task; beyond it requests get 503 at once.
         request_timeout: seconds from a request's headers to its answer; then 504 (None: no deadline).
         read_timeout: seconds for a request body to arrive; then 408 (None: no limit).
@@ -69,6 +71,7 @@ class ServerSettings:
     max_body_bytes: int = 1_000_000
     max_batch: int = 64
     max_wait_ms: float = 5.0
+    max_explain_texts: int = 16
     max_queue: int = 1024
     request_timeout: float | None = 30.0
     read_timeout: float | None = 10.0
@@ -110,6 +113,13 @@ class ClassifyRequest(BaseModel):
 class ArticleRequest(BaseModel):
     text: StrictStr = Field(description="an Arabic news article")
     task: StrictStr = Field(default="stance", description="stance or sentiment")
+    explain: bool = Field(default=False, description="also give each sentence's words with their weights")
+
+
+class ExplainRequest(ClassifyRequest):
+    method: Literal["occlusion", "ig"] | None = Field(
+        default=None, description="occlusion (default) or ig (Integrated Gradients)"
+    )
 
 
 class ModelRegistry:
@@ -336,6 +346,35 @@ def create_app(
         results = await run_texts(request, batcher, body.texts)
         return {"task": body.task, "results": results}
 
+    async def explained(batcher: MicroBatcher, work: Callable[[], Any]) -> Any:
+        """Explanations run on the model's inference thread; a missing Captum is a clear 501."""
+        try:
+            return await batcher.run_in_thread(work)
+        except StanceError as exc:
+            raise ApiError(501, "explain_unavailable", str(exc)) from None
+
+    @app.post("/v1/explain", summary="Which words drove each statement's label", responses=API_ERRORS)
+    async def explain(body: ExplainRequest) -> dict[str, Any]:
+        if not body.texts:
+            raise ApiError(422, "empty_texts", "texts is empty: send at least one statement")
+        if len(body.texts) > settings.max_explain_texts:
+            raise ApiError(
+                413,
+                "too_many_texts",
+                f"{len(body.texts)} texts, over max_explain_texts={settings.max_explain_texts}: split the request",
+            )
+        for i, text in enumerate(body.texts):
+            if len(text) > settings.max_chars:
+                raise ApiError(
+                    413, "text_too_long", f"texts[{i}] has {len(text)} characters, over max_chars={settings.max_chars}"
+                )
+            if not text.strip():
+                raise ApiError(422, "empty_text", f"texts[{i}] is empty: there are no words to explain")
+        batcher = batcher_for(body.task)
+        clf = registry.models[tasks[body.task]]
+        results = await explained(batcher, lambda: clf.explain(body.texts, method=body.method))
+        return {"task": body.task, "results": results}
+
     @app.post("/v1/classify/article", summary="Classify an article sentence by sentence", responses=API_ERRORS)
     async def classify_article(body: ArticleRequest, request: Request) -> dict[str, Any]:
         if len(body.text) > settings.max_article_chars:
@@ -350,8 +389,19 @@ def create_app(
         from stance.inference.article import assemble, split_sentences
 
         units = split_sentences(body.text)
-        results = await run_texts(request, batcher, units) if units else []
-        return {"task": body.task, **assemble(units, results, registry.models[tasks[body.task]].labels)}
+        if body.explain and len(units) > settings.max_explain_texts:
+            raise ApiError(
+                413,
+                "too_many_sentences",
+                f"{len(units)} sentences, over max_explain_texts={settings.max_explain_texts}: "
+                "explain a shorter passage or turn explain off",
+            )
+        clf = registry.models[tasks[body.task]]
+        if body.explain and units:
+            results = await explained(batcher, lambda: clf.explain(units))
+        else:
+            results = await run_texts(request, batcher, units) if units else []
+        return {"task": body.task, **assemble(units, results, clf.labels)}
 
     @app.get("/v1/models", summary="Loaded models", responses=_errors(401, 429))
     async def list_models() -> dict[str, Any]:

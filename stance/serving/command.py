@@ -30,6 +30,9 @@ def add_serve(sub) -> None:
     p.add_argument("--max-body-bytes", type=int, default=1_000_000)
     p.add_argument("--max-batch", type=int, default=64, help="statements per forward pass across concurrent requests")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits for more requests")
+    p.add_argument(
+        "--max-explain-texts", type=int, default=16, help="statements per /v1/explain request (explaining is slow)"
+    )
     p.add_argument("--precision", default="auto")
     p.add_argument("--runtime", choices=["torch", "onnx"], default="torch")
     p.add_argument("--no-lexical", action="store_true", help="neural models alone (ignore their lexical n-gram half)")
@@ -103,6 +106,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_batch=args.max_batch,
         max_wait_ms=args.max_wait_ms,
+        max_explain_texts=args.max_explain_texts,
         max_queue=args.max_queue,
         request_timeout=args.request_timeout or None,
         read_timeout=args.read_timeout or None,

@@ -59,7 +59,12 @@ def test_shipped_model_card_reports_dev_figures():
     card = (models_dir() / "stance" / "README.md").read_text(encoding="utf-8")
     metrics = json.loads((models_dir() / "stance" / "metrics.json").read_text())
     assert f"{metrics['macro_f1']:.4f}" in card
-    assert metrics["n"] == 1348
+    # chosen on the unseen-outlet dev set, with the old dev split reported beside it
+    assert metrics["selected_on"] == "outlets" and metrics["n"] == 1747
+    assert {name: part["n"] for name, part in metrics["dev_sets"].items()} == {"outlets": 1747, "dev": 1348}
+    for part in metrics["dev_sets"].values():
+        assert f"{part['macro_f1']:.4f}" in card
+    assert "| press-IQ (outlet unnamed) | 141 |" in card  # the per-outlet table
 
 
 @needs_stance

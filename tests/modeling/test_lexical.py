@@ -95,7 +95,7 @@ def test_training_with_a_lexical_section_writes_both_halves(lexical_model):
     assert (out / "lexical" / "weights.safetensors").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["macro_f1"] == report["macro_f1"]
-    assert set(metrics["parts"]) == {"neural", "lexical", "lexical_weight"}
+    assert set(metrics["parts"]) == {"neural", "lexical", "lexical_weight", "lexical_data"}
     assert metrics["parts"]["lexical"]["features"] <= 500
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "lexical (TF-IDF + SVM)" in card and f"{metrics['macro_f1']:.4f}" in card

@@ -66,13 +66,36 @@ async function loadTasks() {
   if (!select.options.length) select.append(el("option", { value: "stance" }, TASKS.stance));
 }
 
+// The sentence with each word shaded by its weight: the label's colour where it supports the label,
+// the runner-up label's colour where it opposes it. Offsets count code points (Python): slice code points.
+function explainedText(s) {
+  const chars = Array.from(s.text);
+  const runnerUp = Object.entries(s.scores).filter(([l]) => l !== s.label).sort((a, b) => b[1] - a[1])[0];
+  const top = Math.max(1e-9, ...s.words.map((w) => Math.abs(w.weight)));
+  const p = el("p", { class: "text explained" });
+  let at = 0;
+  for (const w of s.words) {
+    p.append(chars.slice(at, w.start).join(""));
+    const strength = Math.round((Math.abs(w.weight) / top) * 55);
+    const span = el("span", { class: `w ${w.weight >= 0 ? "support" : "oppose"}`,
+      "data-weight": String(w.weight), title: w.weight.toFixed(3) }, chars.slice(w.start, w.end).join(""));
+    const against = runnerUp ? runnerUp[0] : "neutral";
+    const colour = `var(--${w.weight >= 0 ? s.label : against}, var(--neutral))`;
+    span.style.backgroundColor = `color-mix(in srgb, ${colour} ${strength}%, transparent)`;
+    p.append(span);
+    at = w.end;
+  }
+  p.append(chars.slice(at).join(""));
+  return p;
+}
+
 function renderSentence(s) {
   const scores = el("div", { class: "scores" });
   for (const [label, p] of Object.entries(s.scores).sort((a, b) => b[1] - a[1])) {
     scores.append(el("span", { "data-label": label }, `${name(label)} ${pct(p)}`));
   }
   return el("li", { class: `sentence label-${s.label}`, "data-label": s.label },
-    el("p", { class: "text" }, s.text),
+    s.words ? explainedText(s) : el("p", { class: "text" }, s.text),
     el("span", { class: `badge bg-${s.label}` }, name(s.label)), " ", scores);
 }
 
@@ -108,12 +131,13 @@ async function submit(event) {
   try {
     const res = await api("/v1/classify/article", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text, task: $("task").value }),
+      body: JSON.stringify({ text, task: $("task").value, explain: $("explain").checked }),
     });
     const body = await res.json();
     if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
     $("sentences").replaceChildren(...body.sentences.map(renderSentence));
     renderSummary(body.summary);
+    $("legend").hidden = !body.sentences.some((s) => s.words);
     $("status").textContent = "";
   } catch (e) {
     $("status").textContent = `خطأ: ${e.message}`;

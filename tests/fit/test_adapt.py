@@ -1,0 +1,111 @@
+"""Masked-LM adaptation: the loss falls on a tiny encoder, the result is a base `stance train` accepts, and it resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ACTORS, CONCILIATORY, HOSTILE, NEUTRAL, toy_rows, train_tiny, write_tsv
+
+
+@pytest.fixture(scope="module")
+def mask_base(tmp_path_factory):
+    """A tiny random BERT whose tokenizer has a [MASK] token."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("mask-bert")
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = sorted(set(CONCILIATORY + HOSTILE + NEUTRAL + ACTORS))
+    vocab = {tok: i for i, tok in enumerate(specials + words)}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=64,
+    )  # fmt: skip
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=64,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(folder, safe_serialization=True)
+    fast.save_pretrained(folder)
+    return folder
+
+
+def _sentences() -> list[str]:
+    """A few fixed statements, repeated: masked words are predictable from their context."""
+    import random
+
+    rng = random.Random(5)
+    templates = [" ".join(rng.sample(words, 6)) for words in (CONCILIATORY + ACTORS, HOSTILE + ACTORS, NEUTRAL)]
+    return [templates[i % 3] for i in range(48)]
+
+
+@pytest.mark.parametrize("lora_r", [0, 4])
+def test_adaptation_lowers_the_loss_and_gives_a_trainable_base(tmp_path, mask_base, lora_r):
+    from stance.fit.adapt import AdaptConfig, adapt
+
+    config = AdaptConfig(
+        base_model=str(mask_base), output_dir=str(tmp_path / "adapted"), batch_size=16, steps=60,
+        head_warmup_steps=10, learning_rate=1e-2, lora_r=lora_r, lora_alpha=8, save_steps=1000, max_length=16,
+    )  # fmt: skip
+    summary = adapt(config, _sentences(), log_every=10)
+    losses = [x["loss"] for x in summary["losses"]]
+    assert losses[-1] < losses[0] - 0.2, losses
+    adapted = tmp_path / "adapted"
+    assert (adapted / "model.safetensors").exists() and (adapted / "adapt_config.json").exists()
+    assert not list(adapted.glob("*.bin")) and not (adapted / "checkpoint").exists()
+    files = {
+        "train": write_tsv(tmp_path / "train.tsv", toy_rows(12, seed=1)),
+        "dev": write_tsv(tmp_path / "dev.tsv", toy_rows(4, seed=2)),
+    }
+    report = train_tiny(adapted, files, tmp_path / "clf", epochs=1)
+    assert 0.0 <= report["macro_f1"] <= 1.0
+
+
+def test_adaptation_resumes_to_the_same_weights(tmp_path, mask_base):
+    from safetensors.numpy import load_file
+
+    from stance.fit.adapt import AdaptConfig, adapt
+
+    def config(out):
+        return AdaptConfig(
+            base_model=str(mask_base), output_dir=str(out), batch_size=16, steps=20, head_warmup_steps=4,
+            learning_rate=5e-3, save_steps=10, max_length=16,
+        )  # fmt: skip
+
+    adapt(config(tmp_path / "straight"), _sentences())
+    interrupted = config(tmp_path / "resumed")
+    interrupted.steps = 20
+    # run to the checkpoint at step 10, then stop by pretending the run ends there
+    first = AdaptConfig(**{**interrupted.__dict__})
+    first.steps = 20
+    import stance.fit.adapt as adapt_module
+
+    calls = {"n": 0}
+    real_save = adapt_module._save_checkpoint
+
+    class Stop(Exception):
+        pass
+
+    def save_then_stop(*args, **kwargs):
+        real_save(*args, **kwargs)
+        calls["n"] += 1
+        raise Stop
+
+    adapt_module._save_checkpoint = save_then_stop
+    try:
+        with pytest.raises(Stop):
+            adapt(first, _sentences())
+    finally:
+        adapt_module._save_checkpoint = real_save
+    assert json.loads((tmp_path / "resumed" / "checkpoint" / "state.json").read_text())["state"]["step"] == 10
+    adapt(interrupted, _sentences(), resume=True)
+    a = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert max(abs(a[k] - b[k]).max() for k in a) < 1e-5
