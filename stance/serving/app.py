@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stance.errors import StanceError
@@ -113,7 +113,7 @@ class ClassifyRequest(BaseModel):
 class ArticleRequest(BaseModel):
     text: StrictStr = Field(description="an Arabic news article")
     task: StrictStr = Field(default="stance", description="stance or sentiment")
-    explain: bool = Field(default=False, description="also give each sentence's words with their weights")
+    explain: StrictBool = Field(default=False, description="also give each sentence's words with their weights")
 
 
 class ExplainRequest(ClassifyRequest):
@@ -182,6 +182,11 @@ def _add_service_layers(app: FastAPI, settings: ServerSettings, metrics: Service
     app.add_middleware(ObserveRequests, metrics=metrics, routes=lambda: [getattr(r, "path", "") for r in app.routes])
 
 
+# Some character Python's str.strip() keeps, spelled out so that JSON Schema's ECMA-262 regexes agree
+# (their \s lacks U+001C-U+001F and U+0085 and has U+FEFF, unlike Python's).
+NOT_ONLY_SPACE = "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
 def _openapi_with_limits(app: FastAPI, settings: ServerSettings, tasks: list[str], keys: bool) -> None:
     """The OpenAPI schema says what this server accepts: its tasks, its limits and (with keys) the bearer key.
 
@@ -204,6 +209,11 @@ def _openapi_with_limits(app: FastAPI, settings: ServerSettings, tasks: list[str
         if "ArticleRequest" in models:
             props = models["ArticleRequest"]["properties"]
             props["text"].update(minLength=1, maxLength=settings.max_article_chars)
+            props["task"].update(task)
+        if "ExplainRequest" in models:
+            props = models["ExplainRequest"]["properties"]
+            props["texts"].update(minItems=1, maxItems=settings.max_explain_texts)
+            props["texts"]["items"].update(maxLength=settings.max_chars, pattern=NOT_ONLY_SPACE)
             props["task"].update(task)
         if keys:
             schema.setdefault("components", {})["securitySchemes"] = {
