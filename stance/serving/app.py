@@ -337,21 +337,21 @@ def create_app(
                 504, "timeout", f"no answer within request_timeout={settings.request_timeout:g} s: retry later"
             ) from None
 
-    @app.post("/v1/classify", summary="Classify statements", responses=API_ERRORS)
-    async def classify(body: ClassifyRequest, request: Request) -> dict[str, Any]:
-        if not body.texts:
+    def check_texts(texts: list[str], limit: int, limit_name: str) -> None:
+        """The request limits shared by /v1/classify and /v1/explain."""
+        if not texts:
             raise ApiError(422, "empty_texts", "texts is empty: send at least one statement")
-        if len(body.texts) > settings.max_texts:
-            raise ApiError(
-                413,
-                "too_many_texts",
-                f"{len(body.texts)} texts, over max_texts={settings.max_texts}: split the request",
-            )
-        for i, text in enumerate(body.texts):
+        if len(texts) > limit:
+            raise ApiError(413, "too_many_texts", f"{len(texts)} texts, over {limit_name}={limit}: split the request")
+        for i, text in enumerate(texts):
             if len(text) > settings.max_chars:
                 raise ApiError(
                     413, "text_too_long", f"texts[{i}] has {len(text)} characters, over max_chars={settings.max_chars}"
                 )
+
+    @app.post("/v1/classify", summary="Classify statements", responses=API_ERRORS)
+    async def classify(body: ClassifyRequest, request: Request) -> dict[str, Any]:
+        check_texts(body.texts, settings.max_texts, "max_texts")
         batcher = batcher_for(body.task)
         results = await run_texts(request, batcher, body.texts)
         return {"task": body.task, "results": results}
@@ -365,19 +365,8 @@ def create_app(
 
     @app.post("/v1/explain", summary="Which words drove each statement's label", responses=API_ERRORS)
     async def explain(body: ExplainRequest) -> dict[str, Any]:
-        if not body.texts:
-            raise ApiError(422, "empty_texts", "texts is empty: send at least one statement")
-        if len(body.texts) > settings.max_explain_texts:
-            raise ApiError(
-                413,
-                "too_many_texts",
-                f"{len(body.texts)} texts, over max_explain_texts={settings.max_explain_texts}: split the request",
-            )
+        check_texts(body.texts, settings.max_explain_texts, "max_explain_texts")
         for i, text in enumerate(body.texts):
-            if len(text) > settings.max_chars:
-                raise ApiError(
-                    413, "text_too_long", f"texts[{i}] has {len(text)} characters, over max_chars={settings.max_chars}"
-                )
             if not text.strip():
                 raise ApiError(422, "empty_text", f"texts[{i}] is empty: there are no words to explain")
         batcher = batcher_for(body.task)
