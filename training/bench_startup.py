@@ -24,18 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from own_process import cpu_name
+
 HERE = Path(__file__).resolve().parents[1]
 TEXT = "فرضت الولايات المتحدة عقوبات جديدة على روسيا"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def one_run(tree: Path, args: list[str]) -> tuple[float, float, str]:

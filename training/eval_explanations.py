@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from own_process import cpu_name
 
 from stance.explain import deletion_texts
 from stance.inference.classifier import Classifier
@@ -42,16 +43,6 @@ def read_statements(path: Path, n: int, seed: int) -> list[str]:
         texts = [row["text"] for row in csv.DictReader(fh, delimiter="\t") if row.get("text", "").strip()]
     random.Random(seed).shuffle(texts)
     return texts[:n]
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

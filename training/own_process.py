@@ -1,10 +1,11 @@
-"""Run one benchmark variant in its own Python process (so its timings and peak RSS are its own)."""
+"""Helpers shared by the benchmark scripts: one variant in its own process, and the CPU to name next to a figure."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run_in_own_process(script: str, variant: str, *args: str) -> dict | None:
@@ -14,3 +15,14 @@ def run_in_own_process(script: str, variant: str, *args: str) -> dict | None:
         print(f"{variant}: failed\n{done.stderr[-3000:]}")
         return None
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (every speed figure names it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"

@@ -33,6 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from own_process import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "stance" / "dev.tsv"
@@ -43,13 +44,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def load_average() -> str:
@@ -223,7 +217,10 @@ def measure_capacity(server: Server, seconds: float, clients: int) -> float:
 
 
 def header() -> None:
-    print(f"CPU: {cpu()}, {os.cpu_count()} cores; load average at start {load_average()} (shared machine)", flush=True)
+    print(
+        f"CPU: {cpu_name()}, {os.cpu_count()} cores; load average at start {load_average()} (shared machine)",
+        flush=True,
+    )
 
 
 # ---------------------------------------------------------------- subcommands
