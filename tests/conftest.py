@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +22,25 @@ def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = N
     return subprocess.run(
         [sys.executable, "-m", "stance.cli", *args], input=stdin, capture_output=True, text=True, timeout=600, env=env
     )
+
+
+# Debian's Chromium, driven by Playwright for the page tests (no browser download).
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def launch_chromium(playwright):
+    """Headless Debian Chromium with the flags this closed network needs."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
 def free_port() -> int:

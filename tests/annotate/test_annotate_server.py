@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import statistics
@@ -18,9 +17,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CONCILIATORY, HOSTILE, NEUTRAL, free_port, run_cli, toy_rows, write_tsv
+from conftest import (
+    CONCILIATORY,
+    HOSTILE,
+    NEUTRAL,
+    free_port,
+    launch_chromium,
+    needs_chromium,
+    run_cli,
+    toy_rows,
+    write_tsv,
+)
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LABELS = ["conciliatory", "hostile", "neutral"]
 
 
@@ -80,7 +88,7 @@ def pool(tmp_path_factory) -> Path:
     return write_tsv(tmp_path_factory.mktemp("pool") / "pool.tsv", pool_rows())
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
+@needs_chromium
 def test_keyboard_labelling_survives_reload_and_kill_9(tiny_model, pool, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     db, log = tmp_path / "project.sqlite", tmp_path / "server.log"
@@ -88,7 +96,7 @@ def test_keyboard_labelling_survives_reload_and_kill_9(tiny_model, pool, tmp_pat
     given: dict[str, str] = {}
     with annotate_server(args, log) as (base, proc):
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+            browser = launch_chromium(p)
             requests: list[str] = []
             page = browser.new_page(viewport={"width": 390, "height": 800})  # phone width
             page.set_default_timeout(90_000)  # a shared, busy CPU

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,12 +12,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, toy_rows
+from conftest import launch_chromium, needs_chromium, run_cli, toy_rows
 
 from stance.cli import main
 from stance.report.dates import NO_DATE, UNPARSEABLE, parse_date, period_key
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LABELS = ["conciliatory", "hostile", "neutral"]
 TEXTS = {
     "hostile": "فرضت الولايات المتحدة عقوبات جديدة على روسيا",
@@ -143,16 +141,12 @@ def test_html_references_only_files_that_exist(report):
     assert 'dir="rtl"' in html and "<script" not in html
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
+@needs_chromium
 def test_page_renders_in_headless_chromium(report):
     playwright = pytest.importorskip("playwright.sync_api")
     out, _, _ = report
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
+        browser = launch_chromium(p)
         requests: list[str] = []
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("request", lambda req: requests.append(req.url))

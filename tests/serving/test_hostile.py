@@ -13,7 +13,6 @@ import asyncio
 import http.client
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import running_server
+from conftest import launch_chromium, needs_chromium, running_server
 
 HOSTILE = "طهران تهدد عقوبات هجوم بكين"
 CONCILIATORY = "موسكو ترحب بالحوار تعاون واشنطن"
@@ -353,15 +352,12 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(guarded, tmp_p
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
+@needs_chromium
 def test_page_asks_for_the_key_once_then_works(guarded):
     playwright = pytest.importorskip("playwright.sync_api")
     base, _ = guarded
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch_chromium(p)
         page = browser.new_page()
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import running_server
+from conftest import launch_chromium, needs_chromium, running_server
 
 CONCILIATORY = "موسكو ترحب بالحوار تعاون واشنطن"
 HOSTILE = "طهران تهدد عقوبات هجوم بكين"
@@ -137,26 +136,11 @@ def test_concurrent_requests_share_forward_passes(server):
     assert after["batches"] - before["batches"] < 48  # requests were batched together
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
+@needs_chromium
 def test_page_in_headless_chromium(server):
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        browser = launch_chromium(p)
         requests: list[str] = []
         page = browser.new_page(viewport={"width": 390, "height": 800})  # phone width
         page.on("request", lambda req: requests.append(req.url))

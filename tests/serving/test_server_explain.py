@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import httpx
 import pytest
-from conftest import running_server
+from conftest import launch_chromium, needs_chromium, running_server
 
 HOSTILE = "طهران تهدد عقوبات هجوم بكين"
 CONCILIATORY = "موسكو ترحب بالحوار تعاون واشنطن"
 # Diacritics, tatweel, a URL and emoji: offsets count code points of this text.
 MESSY = "طَهْرانُ تـــهدد 😀 عقوبات https://t.co/x هجوم 🇸🇦 بكين"
 ON_PAGE = "طَهْرانُ تـــهدد 😀 عقوبات هجوم 🇸🇦 بكين"  # the page splits sentences at dots: no URL here
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +66,11 @@ def test_article_endpoint_explains_sentences_within_the_limit(server):
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_many_sentences"
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
+@needs_chromium
 def test_page_explain_toggle_in_headless_chromium(server):
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 390, "height": 800}, device_scale_factor=2)  # a phone
         page.goto(server + "/")
         page.fill("#text", f"{ON_PAGE}.\n{CONCILIATORY}.")
