@@ -58,6 +58,8 @@ def _add_train(sub) -> None:
     p.add_argument("--weight-column", help="column whose values weigh rows, with --weight-map")
     p.add_argument("--weight-map", help="e.g. low=0.5,high=1")
     p.add_argument("--label-map", help="rename labels, e.g. NEG=negative,POS=positive")
+    p.add_argument("--source-column", help="column naming each row's data set, trained as a [source] tag")
+    p.add_argument("--source-tag", help="with --source-column: the source whose labelling applies at inference")
     p.add_argument("--dev-fraction", type=float)
     p.add_argument("--epochs", type=float)
     p.add_argument("--batch-size", type=int)

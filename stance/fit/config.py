@@ -30,6 +30,10 @@ class TrainingConfig:
         weight_column / weight_map: per-row loss weights by the column's value, e.g.
             ``confidence`` with ``{"low": 0.5}``.
         label_map: rename labels while loading (``{"NEG": "negative"}``).
+        source_column: a column naming the data set of each training row; the row is trained as
+            ``[source] text``, so a model learns several labelling conventions apart.
+        source_tag: the source whose convention the model applies to dev sets and at inference
+            (``[source_tag] text``; recorded in the model). Needed with ``source_column``.
         dev_fraction: share of rows held out when there is no ``dev_file``.
         epochs: passes over the training data (may be fractional).
         batch_size: statements per step.
@@ -67,6 +71,8 @@ class TrainingConfig:
     weight_column: str | None = None
     weight_map: dict[str, float] = field(default_factory=dict)
     label_map: dict[str, str] = field(default_factory=dict)
+    source_column: str | None = None
+    source_tag: str = ""
     dev_fraction: float = 0.15
     epochs: float = 3.0
     batch_size: int = 16
@@ -132,6 +138,10 @@ class TrainingConfig:
         if isinstance(data.get("train_file"), list) and len(data["train_file"]) == 1:
             data["train_file"] = data["train_file"][0]
         data["normalization"] = NormalizationConfig.from_dict(data.get("normalization"))
+        if data.get("source_column") and not data.get("source_tag"):
+            raise StanceError(
+                "--source-column needs --source-tag NAME: the source whose labelling the model applies at inference"
+            )
         if data.get("lexical") is not None:
             from stance.modeling.lexical import LexicalConfig
 

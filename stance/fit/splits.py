@@ -34,6 +34,7 @@ def load_splits(config: TrainingConfig) -> tuple[LabelledData, dict[str, Labelle
                 group_column=config.group_column,
                 weight_column=config.weight_column,
                 weight_map=config.weight_map,
+                source_column=config.source_column,
                 **common,
             )
             for path in files

@@ -171,6 +171,7 @@ def train(
         labels=labels,
         base_model=config.base_model,
         input_prefix=base.input_prefix,
+        source_tag=config.source_tag,
         max_length=config.max_length,
         normalization=config.normalization,
         adapter=config.lora,
@@ -179,10 +180,10 @@ def train(
     tokenizer = load_tokenizer(base.location)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
-    def encode(texts: list[str]) -> list[list[int]]:
-        return tokenizer(spec.prepare(texts), truncation=True, max_length=config.max_length)["input_ids"]
+    def encode(texts: list[str], sources: list[str] | None = None) -> list[list[int]]:
+        return tokenizer(spec.prepare(texts, sources), truncation=True, max_length=config.max_length)["input_ids"]
 
-    train_ids = encode(train_data.texts)
+    train_ids = encode(train_data.texts, train_data.sources)
     dev_ids = {name: encode(dev.texts) for name, dev in devs.items()}
     label_index = {lab: i for i, lab in enumerate(labels)}
     y_train = torch.tensor([label_index[lab] for lab in train_data.labels])

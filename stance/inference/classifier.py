@@ -100,7 +100,7 @@ class Classifier:
 
     def prepare(self, texts: list[str]) -> list[str]:
         """Apply the model's normalisation and prefix (long texts are cut first, with a warning)."""
-        return [self.spec.input_prefix + t for t in self.normalize(texts)]
+        return [self.spec.text_prefix + t for t in self.normalize(texts)]
 
     def normalize(self, texts: list[str]) -> list[str]:
         """Apply the model's normalisation (long texts are cut first, with a warning)."""
@@ -123,7 +123,7 @@ class Classifier:
 
     def proba_of_normalised(self, normalised: list[str], batch_size: int = 32) -> np.ndarray:
         """:meth:`predict_proba` of texts normalised already (both halves, averaged)."""
-        prefix = self.spec.input_prefix
+        prefix = self.spec.text_prefix
         probs = self.engine.predict_proba([prefix + t for t in normalised], batch_size=batch_size)
         if self.lexical is None:
             return probs

@@ -180,7 +180,7 @@ def _integrated_gradients(classifier, segmented: list[Segmented], targets: list[
             "use method 'occlusion', or load the model with runtime torch"
         )
     model, tokenizer = engine.model, engine.tokenizer
-    prefix = classifier.spec.input_prefix
+    prefix = classifier.spec.text_prefix
     pad_id = engine.pad_id
 
     def forward(input_ids, attention_mask):

@@ -119,6 +119,7 @@ class LabelledData:
     labels: list[str]
     groups: list[str] | None = None
     weights: list[float] | None = None
+    sources: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -133,7 +134,10 @@ class LabelledData:
             weights = [w for p in parts for w in (p.weights or [1.0] * len(p))]
         else:
             weights = None
-        return cls([t for p in parts for t in p.texts], [lab for p in parts for lab in p.labels], groups, weights)
+        sources = [s for p in parts for s in p.sources] if all(p.sources for p in parts) else None
+        return cls(
+            [t for p in parts for t in p.texts], [lab for p in parts for lab in p.labels], groups, weights, sources
+        )
 
     def subset(self, index: list[int]) -> LabelledData:
         return LabelledData(
@@ -141,6 +145,7 @@ class LabelledData:
             labels=[self.labels[i] for i in index],
             groups=[self.groups[i] for i in index] if self.groups else None,
             weights=[self.weights[i] for i in index] if self.weights else None,
+            sources=[self.sources[i] for i in index] if self.sources else None,
         )
 
 
@@ -154,6 +159,7 @@ def load_labelled(
     strict: bool = False,
     label_map: dict[str, str] | None = None,
     min_classes: int = 2,
+    source_column: str | None = None,
 ) -> LabelledData:
     """Load a labelled table and clean it.
 
@@ -161,11 +167,12 @@ def load_labelled(
     refuses them, naming the rows). Labels are stripped of surrounding
     whitespace. ``label_map`` renames labels (e.g. ``NEG`` to ``negative``).
     ``weight_column`` with ``weight_map`` gives a per-row loss weight, e.g.
-    ``confidence`` with ``{"low": 0.5}`` (unmapped values weigh 1).
+    ``confidence`` with ``{"low": 0.5}`` (unmapped values weigh 1). ``source_column`` names the data set
+    each row comes from (trained as a tag before the text, see ``TrainingConfig.source_column``).
     """
     frame = read_table(path)
     hint = "Name the right ones with --text-column / --label-column"
-    need = [text_column, label_column] + [c for c in (group_column, weight_column) if c]
+    need = [text_column, label_column] + [c for c in (group_column, weight_column, source_column) if c]
     require_columns(frame, need, path, hint)
     texts = frame[text_column]
     labels = frame[label_column]
@@ -189,6 +196,7 @@ def load_labelled(
         labels=labels_clean,
         groups=[str(g) for g in frame[group_column]] if group_column else None,
         weights=weights,
+        sources=[str(v).strip() for v in frame[source_column]] if source_column else None,
     )
     check_labels(data, path, min_classes)
     return data

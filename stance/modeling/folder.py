@@ -27,6 +27,11 @@ FORMAT_VERSION = 1
 PICKLE_WEIGHTS = ("pytorch_model.bin", "adapter_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
 
 
+def source_prefix(source: str) -> str:
+    """The tag a source-tagged model reads before a text: ``[arsarcasm] `` (nothing for no source)."""
+    return f"[{source}] " if source else ""
+
+
 @dataclass
 class ModelSpec:
     """What a trained model needs at inference, saved as ``stance_config.json``."""
@@ -34,6 +39,7 @@ class ModelSpec:
     labels: list[str]
     base_model: str
     input_prefix: str = ""
+    source_tag: str = ""
     max_length: int = 128
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
     adapter: bool = False
@@ -53,9 +59,20 @@ class ModelSpec:
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def prepare(self, texts: list[str]) -> list[str]:
-        """Normalise texts and add the base's input prefix, exactly as in training."""
-        return [self.input_prefix + t for t in self.normalize(texts)]
+    @property
+    def text_prefix(self) -> str:
+        """What goes before every normalised text: the base's input prefix and the source tag, if any."""
+        return self.input_prefix + source_prefix(self.source_tag)
+
+    def prepare(self, texts: list[str], sources: list[str] | None = None) -> list[str]:
+        """Normalise texts and add the base's input prefix and source tag, exactly as in training.
+
+        ``sources`` (training only) tags each text with its own data set instead of :attr:`source_tag`.
+        """
+        normalised = self.normalize(texts)
+        if sources is None:
+            return [self.text_prefix + t for t in normalised]
+        return [self.input_prefix + source_prefix(s) + t for s, t in zip(sources, normalised, strict=True)]
 
     def normalize(self, texts: list[str]) -> list[str]:
         """Normalise texts as in training (without the input prefix)."""
@@ -249,6 +266,7 @@ def _load_plain_folder(folder: Path):
         labels=labels,
         base_model=str(folder),
         input_prefix=getattr(config, "stance_input_prefix", "") or "",
+        source_tag=getattr(config, "stance_source_tag", "") or "",
         normalization=NormalizationConfig.from_dict(getattr(config, "stance_normalization", None)),
     )
     model.eval()
@@ -261,6 +279,8 @@ def export_merged(folder: str | Path, target: str | Path) -> Path:
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     model.config.stance_input_prefix = spec.input_prefix
+    if spec.source_tag:
+        model.config.stance_source_tag = spec.source_tag
     model.config.stance_normalization = spec.normalization.to_dict()
     with quiet_libraries():
         model.save_pretrained(str(target), safe_serialization=True)

@@ -51,7 +51,7 @@ tags: [arabic-stance, {spec.task or "classification"}]
 
 Labels: {", ".join(labels)}. Base encoder: `{spec.base_model}` ({method}).
 Inputs are normalised ({", ".join(k for k, v in spec.normalization.to_dict().items() if v is True)}) and prefixed
-with `{spec.input_prefix!r}` before tokenisation; `stance_config.json` records this and
+with `{spec.text_prefix!r}` before tokenisation{_source_note(config, spec)}; `stance_config.json` records this and
 `stance.Classifier` applies it again at inference.
 
 ## Data
@@ -150,6 +150,15 @@ def _chosen_line(report: dict[str, Any], select: str, neural_select: str) -> str
     if "parts" in report and neural_select != select:
         return f"the neural checkpoint was chosen on `{neural_select}`, the lexical weight on `{select}`"
     return f"chosen on `{select}`"
+
+
+def _source_note(config, spec) -> str:
+    if not spec.source_tag:
+        return ""
+    return (
+        f" (training rows carried their own data set's tag from column `{config.source_column}`; "
+        f"inference uses the `{spec.source_tag}` convention)"
+    )
 
 
 def _lexical_data_line(report: dict[str, Any], train_files: list[str]) -> str:

@@ -224,7 +224,7 @@ def _write_entry(model, tokenizer, spec: ModelSpec, folder: Path, entry: Path) -
 
 
 def _same_tokens(reference, fast: FastTokenizer, spec: ModelSpec) -> bool:
-    texts = [spec.input_prefix + t for t in _PROBES]
+    texts = [spec.text_prefix + t for t in _PROBES]
     try:
         want = reference(texts, truncation=True, max_length=spec.max_length)["input_ids"]
         got = fast(texts, truncation=True, max_length=spec.max_length)["input_ids"]
