@@ -52,6 +52,7 @@ def _add_train(sub) -> None:
     )
     p.add_argument("--select-on", metavar="NAME", help="the dev set that chooses the checkpoint (default: the first)")
     p.add_argument("--base-model", help="e5-small (built-in), a local folder, or a hub id")
+    p.add_argument("--init-from", metavar="MODEL", help="start from a trained model folder's weights (second stage)")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
     p.add_argument("--group-column", help="keep rows with the same value (e.g. doc) on one side of the dev split")

@@ -142,12 +142,16 @@ def _seed_and_threads():
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory) -> Path:
     """A randomly initialised 2-layer BERT (hidden 32) saved as a Hugging Face folder."""
+    return make_tiny_base(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def make_tiny_base(folder: Path, extra_words: tuple[str, ...] = ()) -> Path:
+    """Write the tiny BERT of :func:`tiny_base` into ``folder``; ``extra_words`` join the end of its vocabulary."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
-    words = sorted(set(CONCILIATORY + HOSTILE + NEUTRAL + ACTORS + ["query:"]))
+    words = sorted(set(CONCILIATORY + HOSTILE + NEUTRAL + ACTORS + ["query:"])) + list(extra_words)
     vocab = {tok: i for i, tok in enumerate(specials + words)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.Sequence([normalizers.NFKC()])

@@ -34,6 +34,9 @@ class TrainingConfig:
             ``[source] text``, so a model learns several labelling conventions apart.
         source_tag: the source whose convention the model applies to dev sets and at inference
             (``[source_tag] text``; recorded in the model). Needed with ``source_column``.
+        init_from: a model folder trained earlier on the same base with the same labels and method
+            (LoRA or full) whose weights start this run: the second stage of a two-stage recipe
+            (a large mixture first, then a short fine-tune on the target data).
         dev_fraction: share of rows held out when there is no ``dev_file``.
         epochs: passes over the training data (may be fractional).
         batch_size: statements per step.
@@ -73,6 +76,7 @@ class TrainingConfig:
     label_map: dict[str, str] = field(default_factory=dict)
     source_column: str | None = None
     source_tag: str = ""
+    init_from: str | None = None
     dev_fraction: float = 0.15
     epochs: float = 3.0
     batch_size: int = 16

@@ -61,7 +61,7 @@ def load_splits(config: TrainingConfig) -> tuple[LabelledData, dict[str, Labelle
                 f"labels {unknown} of dev set {name!r} never occur in the training data: fix the labels or use "
                 "--label-map"
             )
-        report_duplicates(train, dev, named.get(name) or ", ".join(files))
+        report_duplicates(train, dev, named.get(name) or ", ".join(files), within_train=name == next(iter(devs)))
     return train, devs
 
 
@@ -71,12 +71,13 @@ def _near_key(text: str) -> str:
     return re.sub(r"[\W_\d]+", "", text).lower()
 
 
-def report_duplicates(train: LabelledData, dev: LabelledData, dev_name: str) -> None:
-    """Warn about exact and near duplicates in train; refuse texts that sit in both train and dev."""
+def report_duplicates(train: LabelledData, dev: LabelledData, dev_name: str, within_train: bool = True) -> None:
+    """Warn about exact and near duplicates in train (``within_train``: once per run, not per dev set);
+    refuse texts that sit in both train and dev."""
     from collections import Counter
 
-    exact = sum(n - 1 for n in Counter(train.texts).values() if n > 1)
-    near = sum(n - 1 for n in Counter(map(_near_key, train.texts)).values() if n > 1) - exact
+    exact = sum(n - 1 for n in Counter(train.texts).values() if n > 1) if within_train else 0
+    near = sum(n - 1 for n in Counter(map(_near_key, train.texts)).values() if n > 1) - exact if within_train else 0
     if exact or near:
         logger.warning(
             "training data: %d exact and %d near-duplicate text(s) (same letters, other punctuation, digits or case)",
@@ -93,5 +94,7 @@ def report_duplicates(train: LabelledData, dev: LabelledData, dev_name: str) -> 
     near_shared = sum(1 for k in {_near_key(t) for t in train.texts} if k and k in dev_keys)
     if near_shared:
         logger.warning(
-            "%d near-duplicate text(s) across train and dev (same letters, other punctuation or digits)", near_shared
+            "%d near-duplicate text(s) across train and dev set %s (same letters, other punctuation or digits)",
+            near_shared,
+            dev_name,
         )

@@ -68,6 +68,46 @@ def _load_trainable(model, state: dict[str, Any]) -> None:
             params[name].copy_(value)
 
 
+def initialise_from(model, folder: Path, labels: list[str], lora: bool) -> None:
+    """Copy a trained model folder's weights (LoRA adapters and head, or every weight) into a fresh model."""
+    from safetensors.torch import load_file
+
+    from stance.modeling.folder import ModelSpec
+
+    if not (folder / "stance_config.json").exists():
+        raise StanceError(f"--init-from {folder}: not a model folder (no stance_config.json)")
+    spec = ModelSpec.load(folder)
+    if list(spec.labels) != list(labels):
+        raise StanceError(
+            f"--init-from {folder}: its labels {list(spec.labels)} differ from this run's {labels}: "
+            "start from a model trained on the same labels"
+        )
+    weights = folder / ("adapter_model.safetensors" if lora else "model.safetensors")
+    if spec.adapter != lora or not weights.exists():
+        kind = "LoRA adapters" if spec.adapter else "a fully fine-tuned model"
+        raise StanceError(
+            f"--init-from {folder}: it holds {kind}; train this stage the same way "
+            f"({'--lora' if spec.adapter else '--no-lora'})"
+        )
+    state = load_file(str(weights))
+    try:
+        if lora:
+            from peft import set_peft_model_state_dict
+
+            result = set_peft_model_state_dict(model, state)
+            unexpected = list(getattr(result, "unexpected_keys", []) or [])
+        else:
+            unexpected = list(model.load_state_dict(state, strict=False).unexpected_keys)
+    except RuntimeError as exc:  # shapes differ: another base or rank
+        unexpected = [str(exc).splitlines()[0][:120]]
+    if unexpected:
+        raise StanceError(
+            f"--init-from {folder}: its weights do not fit this base ({unexpected[:2]}...): "
+            "use the same --base-model and LoRA rank"
+        )
+    logger.info("started from the weights of %s", folder)
+
+
 @dataclass
 class _Progress:
     step: int = 0
@@ -198,6 +238,8 @@ def train(
         labels,
         LoraSettings(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout) if config.lora else None,
     )
+    if config.init_from:
+        initialise_from(model, Path(config.init_from), labels, config.lora)
     if not config.lora and config.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]

@@ -122,13 +122,13 @@ class Classifier:
         return self.proba_of_normalised(self.normalize(list(texts)), batch_size=batch_size)
 
     def proba_of_normalised(self, normalised: list[str], batch_size: int = 32) -> np.ndarray:
-        """:meth:`predict_proba` of texts normalised already (both halves, averaged)."""
+        """:meth:`predict_proba` of texts normalised already (both halves averaged, then the model's class scale)."""
         prefix = self.spec.text_prefix
         probs = self.engine.predict_proba([prefix + t for t in normalised], batch_size=batch_size)
-        if self.lexical is None:
-            return probs
-        weight = self.lexical.weight
-        return ((1.0 - weight) * probs + weight * self.lexical.predict_proba(normalised)).astype(np.float32)
+        if self.lexical is not None:
+            weight = self.lexical.weight
+            probs = ((1.0 - weight) * probs + weight * self.lexical.predict_proba(normalised)).astype(np.float32)
+        return self.spec.rescale(probs)
 
     def predict(self, texts: list[str], batch_size: int = 32, actors: bool = False) -> list[dict[str, Any]]:
         """One ``{"label": ..., "scores": {label: probability}}`` per text, in input order.

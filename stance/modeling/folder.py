@@ -27,6 +27,14 @@ FORMAT_VERSION = 1
 PICKLE_WEIGHTS = ("pytorch_model.bin", "adapter_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
 
 
+def apply_class_scale(probs, scale):
+    """Probabilities (n, labels) times a per-class scale, renormalised to sum to one per row."""
+    import numpy as np
+
+    scaled = np.asarray(probs, dtype=np.float64) * np.asarray(scale, dtype=np.float64)[None, :]
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def source_prefix(source: str) -> str:
     """The tag a source-tagged model reads before a text: ``[arsarcasm] `` (nothing for no source)."""
     return f"[{source}] " if source else ""
@@ -40,6 +48,7 @@ class ModelSpec:
     base_model: str
     input_prefix: str = ""
     source_tag: str = ""
+    class_scale: dict[str, float] | None = None
     max_length: int = 128
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
     adapter: bool = False
@@ -73,6 +82,12 @@ class ModelSpec:
         if sources is None:
             return [self.text_prefix + t for t in normalised]
         return [self.input_prefix + source_prefix(s) + t for s, t in zip(sources, normalised, strict=True)]
+
+    def rescale(self, probs):
+        """Apply the class-prior correction fitted on dev (``class_scale``), if the model has one."""
+        if not self.class_scale:
+            return probs
+        return apply_class_scale(probs, [self.class_scale.get(lab, 1.0) for lab in self.labels])
 
     def normalize(self, texts: list[str]) -> list[str]:
         """Normalise texts as in training (without the input prefix)."""
