@@ -1,5 +1,5 @@
 """Fitting and measuring: the trainer, its configuration and data splits, the lexical half's fit,
-metrics, file evaluation and the accuracy check of fast inference paths."""
+metrics, class-prior calibration, file evaluation and the accuracy check of fast inference paths."""
 
 from stance._lazy import lazy_exports
 
@@ -10,6 +10,8 @@ __all__, __getattr__ = lazy_exports(
         "train": "trainer",
         "load_splits": "splits",
         "attach_lexical": "lexical_fit",
+        "fit_class_scale": "calibration",
+        "CalibrationSettings": "calibration",
         "classification_report": "metrics",
         "format_report": "metrics",
         "plot_confusion": "metrics",

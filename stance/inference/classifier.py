@@ -28,7 +28,10 @@ class Classifier:
     When the model folder holds a lexical n-gram model (``lexical/``, see
     :mod:`stance.modeling.lexical`), the probabilities are its weighted average with
     the neural model's; ``Classifier.load(..., lexical=False)`` uses the neural
-    model alone (the same answers as ``transformers.pipeline`` on an export).
+    model alone (the same answers as ``transformers.pipeline`` on an export, unless
+    the model records a class-prior correction, ``class_scale``, which is applied
+    last and which a pipeline does not apply). A source-tagged model's tag
+    (``source_tag``) is put before every text, as in training.
 
     >>> clf = Classifier.load("stance")                        # doctest: +SKIP
     >>> clf.predict(["فرضت الولايات المتحدة عقوبات جديدة على روسيا"])  # doctest: +SKIP

@@ -282,6 +282,7 @@ def _load_plain_folder(folder: Path):
         base_model=str(folder),
         input_prefix=getattr(config, "stance_input_prefix", "") or "",
         source_tag=getattr(config, "stance_source_tag", "") or "",
+        class_scale=getattr(config, "stance_class_scale", None) or None,
         normalization=NormalizationConfig.from_dict(getattr(config, "stance_normalization", None)),
     )
     model.eval()
@@ -296,6 +297,8 @@ def export_merged(folder: str | Path, target: str | Path) -> Path:
     model.config.stance_input_prefix = spec.input_prefix
     if spec.source_tag:
         model.config.stance_source_tag = spec.source_tag
+    if spec.class_scale:
+        model.config.stance_class_scale = spec.class_scale
     model.config.stance_normalization = spec.normalization.to_dict()
     with quiet_libraries():
         model.save_pretrained(str(target), safe_serialization=True)

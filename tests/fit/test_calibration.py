@@ -86,3 +86,24 @@ def test_calibrate_script_writes_and_clears_the_scale(tiny_model, toy_files, tmp
     cleared = subprocess.run([*script, "--clear"], capture_output=True, text=True, timeout=300)
     assert cleared.returncode == 0, cleared.stderr
     assert json.loads((folder / "stance_config.json").read_text()).get("class_scale") is None
+
+
+def test_a_merged_export_keeps_the_scale_and_the_tag(tiny_model, tmp_path):
+    from conftest import run_cli
+
+    from stance import Classifier
+
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    config = json.loads((folder / "stance_config.json").read_text())
+    config |= {"class_scale": {"conciliatory": 1.0, "hostile": 2.0, "neutral": 0.5}, "source_tag": "wire"}
+    (folder / "stance_config.json").write_text(json.dumps(config))
+    result = run_cli("export", "--model", str(folder), "--merged", str(tmp_path / "plain"))
+    assert result.returncode == 0, result.stderr
+    exported = json.loads((tmp_path / "plain" / "config.json").read_text())
+    assert exported["stance_class_scale"] == config["class_scale"] and exported["stance_source_tag"] == "wire"
+    texts = ["موسكو تهدد عقوبات واشنطن", "جلسة يوم الاثنين"]
+    np.testing.assert_allclose(
+        Classifier.load(tmp_path / "plain").predict_proba(texts),
+        Classifier.load(folder).predict_proba(texts),
+        atol=1e-4,
+    )
