@@ -29,6 +29,7 @@ from pathlib import Path
 
 from stance.fit.lexical_fit import attach_lexical
 from stance.fit.trainer import TrainingConfig
+from stance.modeling.folder import ModelSpec
 from stance.modeling.lexical import LexicalConfig
 
 
@@ -58,6 +59,13 @@ def main() -> None:
     saved["lexical"] = config.lexical  # the neural half's data settings stay as they were trained
     (folder / "training_config.json").write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n")
     report = attach_lexical(folder, config, settings, neural_config=neural_config)
+    if ModelSpec.load(folder).class_scale:
+        logging.warning(
+            "%s has a class-prior correction fitted on the previous probabilities: refit it with "
+            "python training/calibrate.py %s --write",
+            folder,
+            folder,
+        )
     if args.card_extra:
         card = folder / "README.md"
         extra = Path(args.card_extra).read_text(encoding="utf-8")

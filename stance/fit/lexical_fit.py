@@ -71,6 +71,7 @@ def attach_lexical(
         from stance.inference.classifier import Classifier
 
         neural = Classifier.load(folder, precision="fp32", lexical=False)
+        neural.spec.class_scale = None  # the halves are averaged before any class-prior correction
         neural_dev_probs = {name: neural.predict_proba(dev.texts) for name, dev in devs.items()}
     for name, dev in devs.items():
         if name not in neural_dev_probs or len(neural_dev_probs[name]) != len(dev):
