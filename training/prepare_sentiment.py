@@ -21,7 +21,10 @@ training sets keep the first copy (base sets first, then ``--extra`` in
 order) and a text that two sets label differently is dropped everywhere.
 
 ``--cap N`` keeps at most N rows of each extra set (stratified sample, seed
-13), ``--cap-set name=N`` per set. The ``source`` column names each row's set
+13), ``--cap-set name=N`` per set. ``--heldout a,b`` also writes
+``heldout.tsv``: ``--heldout-rows`` stratified rows of each named extra set
+that are in neither the training mixture nor a dev split (with a cap, the rows
+the cap left out), to measure on data from other sets. The ``source`` column names each row's set
 (train with ``--source-column source`` to prepend it as a tag).
 
     python training/prepare_sentiment.py --out runs/data/sent-a
@@ -216,6 +219,19 @@ def build(
     return train.drop(columns=strip), {n: d.drop(columns=strip) for n, d in devs.items()}, removed
 
 
+def held_out_rows(
+    data: Path, names: list[str], train: pd.DataFrame, devs: dict[str, pd.DataFrame], rows: int
+) -> pd.DataFrame:
+    """``rows`` stratified rows of each named extra set whose text is in neither ``train`` nor a dev split."""
+    taken = set(train["text"].map(dedup_key)).union(*(set(d["text"].map(dedup_key)) for d in devs.values()))
+    parts = []
+    for name in names:
+        frame = load(name, data)
+        frame = frame[~frame["text"].map(dedup_key).isin(taken)].drop_duplicates("text")
+        parts.append(cap_rows(frame, rows))
+    return pd.concat(parts, ignore_index=True)
+
+
 def _parse_caps(values: list[str]) -> dict[str, int]:
     caps = {}
     for value in values:
@@ -232,6 +248,8 @@ def main() -> None:
     parser.add_argument("--extra", default="", help="extra sets: names, domain:X, dialect:X, classes:N or all")
     parser.add_argument("--cap", type=int, default=0, help="at most this many rows of each extra set (0: all)")
     parser.add_argument("--cap-set", nargs="*", default=[], metavar="NAME=ROWS", help="a cap for one extra set")
+    parser.add_argument("--heldout", default="", help="extra sets to draw heldout.tsv from (rows not trained on)")
+    parser.add_argument("--heldout-rows", type=int, default=500, help="rows of each --heldout set")
     parser.add_argument("--out", default="runs/data/sentiment")
     parser.add_argument("--data", default=str(DATA))
     args = parser.parse_args()
@@ -245,6 +263,10 @@ def main() -> None:
     train.to_csv(out / "train.tsv", sep="\t", index=False)
     for name, dev in devs.items():
         dev.to_csv(out / f"{name}.tsv", sep="\t", index=False)
+    if args.heldout:
+        heldout = held_out_rows(Path(args.data), select_extra(args.heldout), train, devs, args.heldout_rows)
+        heldout.to_csv(out / "heldout.tsv", sep="\t", index=False)
+        print(f"heldout: {len(heldout)} rows", heldout["source"].value_counts().to_dict())
     print(f"train {len(train)} rows; removed: " + ", ".join(f"{k} {v}" for k, v in removed.items()))
     print(train.groupby(["source", "label"]).size().unstack(fill_value=0).to_string())
     for name, dev in devs.items():

@@ -115,15 +115,23 @@ def test_script_writes_train_and_three_dev_files(data, tmp_path):
             "mawqif=6",
             "--out",
             str(out),
+            "--heldout",
+            "mawqif",
+            "--heldout-rows",
+            "9",
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["dev.tsv", "dev_arsas.tsv", "dev_marsa.tsv", "train.tsv"]
+    files = ["dev.tsv", "dev_arsas.tsv", "dev_marsa.tsv", "heldout.tsv", "train.tsv"]
+    assert sorted(p.name for p in out.iterdir()) == files
     train = pd.read_csv(out / "train.tsv", sep="\t")
     assert list(train.columns) == ["text", "label", "source"] and (train["source"] == "mawqif").sum() == 6
+    heldout = pd.read_csv(out / "heldout.tsv", sep="\t")
+    assert len(heldout) == 9 and set(heldout["source"]) == {"mawqif"}
+    assert not set(heldout["text"]) & set(train["text"])  # rows the cap left out, never trained on
     bad = subprocess.run(
         [sys.executable, str(SCRIPT), "--data", str(data), "--mix", "imdb"], capture_output=True, text=True
     )
