@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from stance.fit.metrics import classification_report, format_report
+from stance.fit.metrics import classification_report, format_report, summary_line
 from stance.io.data import load_labelled
 from stance.modeling.folder import source_prefix
 from stance.text.normalize import NormalizationConfig, Normalizer
@@ -81,9 +81,7 @@ def main() -> None:
     else:
         print(f"{len(train)} training rows, train time {seconds:.1f} s")
         for name, report in reports.items():
-            pn = f"F1-PN {report['f1_over']['f1']:.4f}  " if "f1_over" in report else ""
-            recall = " ".join(f"{lab} {report['per_class'][lab]['recall']:.3f}" for lab in labels)
-            print(f"  {name:<8} {pn}macro-F1 {report['macro_f1']:.4f}  recall: {recall}")
+            print(f"  {name:<8} {summary_line(report)}")
 
 
 if __name__ == "__main__":

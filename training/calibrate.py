@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from stance.fit.calibration import CalibrationSettings, cross_fitted_predictions, fit_class_scale
-from stance.fit.metrics import classification_report, task_f1_over
+from stance.fit.metrics import classification_report, summary_line, task_f1_over
 from stance.inference.classifier import Classifier
 from stance.io.data import load_labelled
 from stance.modeling.folder import STANCE_CONFIG, ModelSpec, apply_class_scale
@@ -30,9 +30,7 @@ from stance.modeling.folder import STANCE_CONFIG, ModelSpec, apply_class_scale
 
 def _figures(name: str, gold: list[str], pred: list[str], labels: list[str], task: str) -> dict:
     report = classification_report(gold, pred, labels, task_f1_over(task, labels))
-    recall = " ".join(f"{lab} {report['per_class'][lab]['recall']:.3f}" for lab in labels)
-    pn = f"F1-PN {report['f1_over']['f1']:.4f}  " if "f1_over" in report else ""
-    print(f"{name:<28} {pn}macro-F1 {report['macro_f1']:.4f}  accuracy {report['accuracy']:.4f}  recall: {recall}")
+    print(f"{name:<28} {summary_line(report)}")
     return report
 
 

@@ -52,6 +52,13 @@ def classification_report(
     return report
 
 
+def summary_line(report: dict[str, Any]) -> str:
+    """One line: F1-PN (when the report has it), macro-F1, accuracy and the recall of every class."""
+    pn = f"F1-PN {report['f1_over']['f1']:.4f}  " if "f1_over" in report else ""
+    recall = " ".join(f"{lab} {report['per_class'][lab]['recall']:.3f}" for lab in report["labels"])
+    return f"{pn}macro-F1 {report['macro_f1']:.4f}  accuracy {report['accuracy']:.4f}  recall: {recall}"
+
+
 def format_report(report: dict[str, Any]) -> str:
     """A plain-text rendering: headline figures, per-class table, confusion matrix."""
     labels = report["labels"]
