@@ -11,7 +11,11 @@ adapters on every linear layer are (``lora_r>0``), merged into the saved
 folder. The masked-LM head's transform is new (e5 ships none): it is trained
 alone for ``head_warmup_steps`` first, so its random start does not push
 large gradients into the encoder. Loss and logits are computed only at the
-masked positions (the 250k-word softmax is the expensive part).
+masked positions, and with ``restrict_vocab`` the softmax runs over the
+token ids that occur in the adaptation corpus (an Arabic news corpus uses a few
+tens of thousands of the multilingual 250k), which is what makes a step
+affordable on a CPU. Sentences are tokenised once and batched by length
+(buckets of similar length, in a seeded random order), so little is padding.
 
 The result is a plain Hugging Face encoder folder (``save_pretrained``, with the
 tokenizer and ``stance_base.json``) usable as ``stance train --base-model DIR``.
@@ -52,6 +56,7 @@ class AdaptConfig:
         mask_probability: share of (non-special) tokens masked; of those 80 % [MASK], 10 % random, 10 % kept.
         lora_r / lora_alpha: LoRA on every linear layer (merged at the end); ``lora_r=0`` trains the layers.
         save_steps: checkpoint every N steps.
+        restrict_vocab: predict masked tokens among the ids that occur in the corpus only.
         seed: fixes the sentence order, the masks and dropout.
         normalization: applied to every sentence, as the classifier applies it.
     """
@@ -67,6 +72,7 @@ class AdaptConfig:
     lora_r: int = 0
     lora_alpha: int = 32
     save_steps: int = 200
+    restrict_vocab: bool = True
     seed: int = 13
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
 
@@ -76,8 +82,11 @@ class AdaptConfig:
         return data
 
 
-def mask_tokens(input_ids, special_mask, mask_id: int, vocab_size: int, probability: float, generator):
-    """BERT-style masking: returns (masked ids, labels with -100 where nothing is predicted)."""
+def mask_tokens(input_ids, special_mask, mask_id: int, vocab_size: int, probability: float, generator, candidates=None):
+    """BERT-style masking: returns (masked ids, labels with -100 where nothing is predicted).
+
+    Randomly replaced tokens are drawn from ``candidates`` (a 1-d id tensor) when given, else from the whole vocabulary.
+    """
     import torch
 
     labels = input_ids.clone()
@@ -87,8 +96,27 @@ def mask_tokens(input_ids, special_mask, mask_id: int, vocab_size: int, probabil
     replace = torch.bernoulli(torch.full(input_ids.shape, 0.8), generator=generator).bool() & chosen
     masked[replace] = mask_id
     randomise = torch.bernoulli(torch.full(input_ids.shape, 0.5), generator=generator).bool() & chosen & ~replace
-    masked[randomise] = torch.randint(vocab_size, input_ids.shape, generator=generator)[randomise]
+    if candidates is None:
+        random_ids = torch.randint(vocab_size, input_ids.shape, generator=generator)
+    else:
+        random_ids = candidates[torch.randint(len(candidates), input_ids.shape, generator=generator)]
+    masked[randomise] = random_ids[randomise]
     return masked, labels
+
+
+def length_batches(lengths: list[int], batch_size: int, seed: int, bucket: int = 50) -> list[list[int]]:
+    """Batches of similar length: shuffle, sort within windows of ``bucket`` batches, shuffle the batches."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    window = batch_size * bucket
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    batches = [b for b in batches if len(b) == batch_size] or batches
+    rng.shuffle(batches)
+    return batches
 
 
 def _load(base_location: str, lora_r: int, lora_alpha: int):
@@ -140,8 +168,18 @@ def adapt(config: AdaptConfig, sentences: list[str], resume: bool = False, log_e
     encoder, head, tokenizer = _load(base.location, config.lora_r, config.lora_alpha)
     normalizer = Normalizer(config.normalization)
     texts = [base.input_prefix + t for t in normalizer.batch(sentences)]
-    order = list(range(len(texts)))
-    random.Random(config.seed).shuffle(order)
+    ids = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
+    batches = length_batches([len(x) for x in ids], config.batch_size, config.seed)
+    vocab_size = encoder.get_input_embeddings().weight.shape[0]
+    special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids)))
+    candidates = None
+    to_candidate = None
+    if config.restrict_vocab:
+        seen = sorted({t for row in ids for t in row} - set(tokenizer.all_special_ids))
+        candidates = torch.tensor(seen)
+        to_candidate = torch.full((vocab_size,), -1, dtype=torch.long)
+        to_candidate[candidates] = torch.arange(len(candidates))
+        logger.info("masked tokens are predicted among the %d token ids of the corpus (of %d)", len(seen), vocab_size)
 
     head_params = [p for n, p in head.named_parameters() if "decoder" not in n]
     encoder_params = _encoder_parameters(encoder, bool(config.lora_r))
@@ -165,22 +203,25 @@ def adapt(config: AdaptConfig, sentences: list[str], resume: bool = False, log_e
         state = saved["state"]
         logger.info("resumed masked-LM adaptation at step %d of %d", state["step"], config.steps)
 
-    special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids)))
-    vocab_size = encoder.get_input_embeddings().weight.shape[0]
     encoder.train()
     head.train()
     started = time.time() - state["seconds"]
     window: list[float] = []
     while state["step"] < config.steps:
         step = state["step"]
-        first = (step * config.batch_size) % len(order)
-        batch = [texts[order[(first + i) % len(order)]] for i in range(config.batch_size)]
-        enc = tokenizer(batch, truncation=True, max_length=config.max_length, padding=True, return_tensors="pt")
+        batch = [{"input_ids": ids[i]} for i in batches[step % len(batches)]]
+        enc = tokenizer.pad(batch, padding=True, return_tensors="pt")
         special = torch.isin(enc["input_ids"], special_ids) | (enc["attention_mask"] == 0)
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
         torch.manual_seed(config.seed * 1_000_033 + step)  # dropout: a resumed run takes the same path
         masked, labels = mask_tokens(
-            enc["input_ids"], special, tokenizer.mask_token_id, vocab_size, config.mask_probability, generator
+            enc["input_ids"],
+            special,
+            tokenizer.mask_token_id,
+            vocab_size,
+            config.mask_probability,
+            generator,
+            candidates,
         )
         warming = step < config.head_warmup_steps
         optimizer.param_groups[1]["lr"] = 0.0 if warming else optimizer.param_groups[1]["lr"]
@@ -191,8 +232,15 @@ def adapt(config: AdaptConfig, sentences: list[str], resume: bool = False, log_e
                 state["step"] += 1
                 scheduler.step()
                 continue
-            logits = head(hidden[where])
-            loss = torch.nn.functional.cross_entropy(logits.float(), labels[where])
+            targets = labels[where]
+            if candidates is None:
+                logits = head(hidden[where])
+            else:
+                predictions = head.predictions
+                logits = predictions.transform(hidden[where]) @ predictions.decoder.weight[candidates].T
+                logits = logits + predictions.bias[candidates]
+                targets = to_candidate[targets]
+            loss = torch.nn.functional.cross_entropy(logits.float(), targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(head_params + encoder_params, 1.0)
         optimizer.step()
