@@ -109,3 +109,32 @@ def test_adaptation_resumes_to_the_same_weights(tmp_path, mask_base):
     b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
     assert a.keys() == b.keys()
     assert max(abs(a[k] - b[k]).max() for k in a) < 1e-5
+
+
+def test_length_batches_cover_every_sentence_once_and_group_similar_lengths():
+    import random
+
+    from stance.fit.adapt import length_batches
+
+    rng = random.Random(3)
+    lengths = [rng.randint(5, 128) for _ in range(3200)]
+    batches = length_batches(lengths, batch_size=32, seed=7)
+    assert sorted(i for b in batches for i in b) == list(range(3200))
+    assert batches == length_batches(lengths, batch_size=32, seed=7)  # seeded: a resumed run sees the same batches
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
+    assert spread < 10, spread  # random batches of 32 would span ~110 tokens
+
+
+def test_random_replacements_come_from_the_corpus_vocabulary():
+    import torch
+
+    from stance.fit.adapt import mask_tokens
+
+    ids = torch.randint(5, 15, (64, 20))
+    candidates = torch.arange(5, 15)
+    generator = torch.Generator().manual_seed(1)
+    masked, labels = mask_tokens(ids, torch.zeros_like(ids, dtype=torch.bool), 4, 250_000, 0.5, generator, candidates)
+    chosen = labels != -100
+    assert chosen.float().mean() > 0.4
+    replaced = masked[chosen & (masked != 4)]
+    assert ((replaced >= 5) & (replaced < 15)).all()  # never one of the 250k ids the corpus does not use
