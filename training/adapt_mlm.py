@@ -77,6 +77,11 @@ def main() -> None:
     parser.add_argument("--lora-r", type=int, default=0, help="LoRA rank (0: train the transformer layers)")
     parser.add_argument("--save-steps", type=int, default=200)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--stop-at", type=int, default=0,
+        help="end at this step and write the encoder (the schedule stays that of --steps; resume later to go on); "
+        "with --resume and a checkpoint at or past it, only write that checkpoint's encoder",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     sentences: list[str] = []
@@ -97,7 +102,7 @@ def main() -> None:
         lora_r=args.lora_r,
         save_steps=args.save_steps,
     )
-    summary = adapt(config, sentences, resume=args.resume)
+    summary = adapt(config, sentences, resume=args.resume, stop_at=args.stop_at)
     print(
         f"adapted encoder written to {args.output}: {summary['step']} steps over {summary['sentences']} sentences, "
         f"final loss {summary['losses'][-1]['loss'] if summary['losses'] else float('nan')}, "

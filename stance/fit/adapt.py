@@ -151,8 +151,15 @@ def _encoder_parameters(encoder, lora: bool) -> list:
     return [p for n, p in encoder.named_parameters() if "embeddings" not in n]
 
 
-def adapt(config: AdaptConfig, sentences: list[str], resume: bool = False, log_every: int = 50) -> dict[str, Any]:
-    """Run masked-LM adaptation on ``sentences``; write the adapted encoder to ``config.output_dir``."""
+def adapt(
+    config: AdaptConfig, sentences: list[str], resume: bool = False, log_every: int = 50, stop_at: int = 0
+) -> dict[str, Any]:
+    """Run masked-LM adaptation on ``sentences``; write the adapted encoder to ``config.output_dir``.
+
+    ``stop_at`` ends the run early at that step (the schedule stays the one of ``config.steps``) and keeps the
+    checkpoint, so a later call with ``resume=True`` can go on; with ``resume=True`` and a checkpoint at or past
+    ``stop_at``, it only writes the encoder of that checkpoint.
+    """
     import torch
     from transformers import get_linear_schedule_with_warmup
 
@@ -207,7 +214,8 @@ def adapt(config: AdaptConfig, sentences: list[str], resume: bool = False, log_e
     head.train()
     started = time.time() - state["seconds"]
     window: list[float] = []
-    while state["step"] < config.steps:
+    last = min(config.steps, stop_at) if stop_at > 0 else config.steps
+    while state["step"] < last:
         step = state["step"]
         batch = [{"input_ids": ids[i]} for i in batches[step % len(batches)]]
         enc = tokenizer.pad(batch, padding=True, return_tensors="pt")
@@ -253,14 +261,20 @@ def adapt(config: AdaptConfig, sentences: list[str], resume: bool = False, log_e
             window.clear()
             state["losses"].append({"step": state["step"], "loss": round(mean, 4)})
             logger.info("masked-LM step %d/%d: mean loss of the last steps %.4f", state["step"], config.steps, mean)
-        if state["step"] % config.save_steps == 0 and state["step"] < config.steps:
+        if state["step"] % config.save_steps == 0 and state["step"] < last:
             state["seconds"] = time.time() - started
             _save_checkpoint(checkpoint, encoder, head, optimizer, scheduler, state, config, len(texts))
     state["seconds"] = time.time() - started
+    finished = state["step"] >= config.steps
+    if not finished:  # before the LoRA weights are merged away
+        _save_checkpoint(checkpoint, encoder, head, optimizer, scheduler, state, config, len(texts))
     _save_encoder(encoder, tokenizer, base.location, out, bool(config.lora_r))
     summary = {"config": config.to_dict(), "sentences": len(texts), **state}
     (out / "adapt_config.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-    shutil.rmtree(checkpoint, ignore_errors=True)
+    if finished:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    else:
+        logger.info("stopped at step %d of %d: resume with the same settings to go on", state["step"], config.steps)
     return summary
 
 

@@ -138,3 +138,27 @@ def test_random_replacements_come_from_the_corpus_vocabulary():
     assert chosen.float().mean() > 0.4
     replaced = masked[chosen & (masked != 4)]
     assert ((replaced >= 5) & (replaced < 15)).all()  # never one of the 250k ids the corpus does not use
+
+
+def test_a_run_stopped_early_writes_its_encoder_and_resumes_to_the_same_end(tmp_path, mask_base):
+    from safetensors.numpy import load_file
+
+    from stance.fit.adapt import AdaptConfig, adapt
+
+    def config(out):
+        return AdaptConfig(
+            base_model=str(mask_base), output_dir=str(out), batch_size=16, steps=12, head_warmup_steps=2,
+            learning_rate=5e-3, save_steps=100, max_length=16,
+        )  # fmt: skip
+
+    adapt(config(tmp_path / "straight"), _sentences())
+    early = adapt(config(tmp_path / "early"), _sentences(), stop_at=6)
+    assert early["step"] == 6 and (tmp_path / "early" / "model.safetensors").exists()
+    assert (tmp_path / "early" / "checkpoint" / "state.json").exists()  # kept: the run can go on
+    again = adapt(config(tmp_path / "early"), _sentences(), resume=True, stop_at=6)  # only re-exports step 6
+    assert again["step"] == 6
+    adapt(config(tmp_path / "early"), _sentences(), resume=True)
+    assert not (tmp_path / "early" / "checkpoint").exists()
+    a = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    b = load_file(str(tmp_path / "early" / "model.safetensors"))
+    assert max(abs(a[k] - b[k]).max() for k in a) < 1e-5
