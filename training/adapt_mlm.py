@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from stance.errors import StanceError
 from stance.fit.adapt import AdaptConfig, adapt, corpus_sentences
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -102,7 +103,10 @@ def main() -> None:
         lora_r=args.lora_r,
         save_steps=args.save_steps,
     )
-    summary = adapt(config, sentences, resume=args.resume, stop_at=args.stop_at)
+    try:
+        summary = adapt(config, sentences, resume=args.resume, stop_at=args.stop_at)
+    except StanceError as exc:
+        raise SystemExit(f"error: {exc}") from None
     print(
         f"adapted encoder written to {args.output}: {summary['step']} steps over {summary['sentences']} sentences, "
         f"final loss {summary['losses'][-1]['loss'] if summary['losses'] else float('nan')}, "

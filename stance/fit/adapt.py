@@ -200,7 +200,10 @@ def adapt(
     state = {"step": 0, "losses": [], "seconds": 0.0}
     if resume and (checkpoint / "state.json").exists():
         saved = json.loads((checkpoint / "state.json").read_text())
-        if saved["config"] != config.to_dict() or saved["n_sentences"] != len(texts):
+        same = {k: v for k, v in saved["config"].items() if k != "output_dir"} == {
+            k: v for k, v in config.to_dict().items() if k != "output_dir"
+        }  # the folder may have moved
+        if not same or saved["n_sentences"] != len(texts):
             raise StanceError(f"{checkpoint}: made with other settings or sentences: resume with the same ones")
         weights = torch.load(checkpoint / "weights.pt", weights_only=True)
         encoder.load_state_dict(weights["encoder"], strict=False)
