@@ -83,6 +83,11 @@ def _add_train(sub) -> None:
     p.add_argument("--save-steps", type=int, help="checkpoint every N steps")
     p.add_argument("--patience", type=int, help="early-stopping patience in evaluations (0: off)")
     p.add_argument("--max-steps", type=int)
+    p.add_argument(
+        "--probe-steps",
+        type=int,
+        help="train only the classification head for N steps first, the encoder frozen (LP-FT), then everything",
+    )
     p.add_argument("--task", help="name recorded in the model, e.g. stance or sentiment")
     p.add_argument("--strict", action="store_true", default=None, help="refuse empty rows instead of skipping them")
     p.add_argument(

@@ -164,6 +164,7 @@ def adapt(
     from transformers import get_linear_schedule_with_warmup
 
     from stance.modeling.bases import resolve_base
+    from stance.modeling.quiet import quiet_libraries
 
     if not config.output_dir:
         raise StanceError("adaptation needs an output folder")
@@ -172,7 +173,8 @@ def adapt(
     base = resolve_base(config.base_model)
     out = Path(config.output_dir)
     torch.manual_seed(config.seed)
-    encoder, head, tokenizer = _load(base.location, config.lora_r, config.lora_alpha)
+    with quiet_libraries():
+        encoder, head, tokenizer = _load(base.location, config.lora_r, config.lora_alpha)
     normalizer = Normalizer(config.normalization)
     texts = [base.input_prefix + t for t in normalizer.batch(sentences)]
     ids = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
@@ -304,11 +306,14 @@ def _save_checkpoint(folder: Path, encoder, head, optimizer, scheduler, state, c
 
 
 def _save_encoder(encoder, tokenizer, base_location: str, out: Path, lora: bool) -> None:
+    from stance.modeling.quiet import quiet_libraries
+
     if lora:
         encoder = encoder.merge_and_unload()
     out.mkdir(parents=True, exist_ok=True)
-    encoder.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
+    with quiet_libraries():  # no progress bars or save reports
+        encoder.save_pretrained(str(out), safe_serialization=True)
+        tokenizer.save_pretrained(str(out))
     meta = Path(base_location) / "stance_base.json"
     if meta.exists():
         shutil.copy(meta, out / "stance_base.json")

@@ -54,6 +54,10 @@ class TrainingConfig:
         save_steps: write a resumable checkpoint every N steps.
         patience: stop after this many evaluations without a better dev macro-F1 (0: never).
         max_steps: stop after this many steps in total (0: no limit).
+        probe_steps: first train only the classification head (pooler and classifier) for this many steps,
+            the encoder and its adapters frozen (cheap: no backward pass through the encoder), then everything
+            with the usual warm-up and decay: LP-FT (Kumar et al., 2022), which distorts the pre-trained
+            features less and holds up better on data unlike the training data.
         task: a name recorded in the model (e.g. ``stance`` or ``sentiment``).
         strict: refuse rows with empty text or label instead of skipping them.
         normalization: Arabic text normalisation, saved with the model.
@@ -96,6 +100,7 @@ class TrainingConfig:
     save_steps: int = 100
     patience: int = 2
     max_steps: int = 0
+    probe_steps: int = 0
     task: str = ""
     strict: bool = False
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)

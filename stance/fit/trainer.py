@@ -182,6 +182,34 @@ class Checkpointer:
             _load_trainable(model, load_file(str(path)))
 
 
+def _is_head(name: str) -> bool:
+    """The classification head's weights: the classifier and the pooler (under their peft names too)."""
+    parts = name.split(".")
+    return "classifier" in parts or "pooler" in parts
+
+
+def _probe_then_tune_schedule(optimizer, probe: int, total: int, warmup_ratio: float):
+    """Head groups at the full rate and the encoder at 0 for ``probe`` steps; then all groups warm up and decay."""
+    from torch.optim.lr_scheduler import LambdaLR
+
+    tune = max(1, total - probe)
+    warm = int(warmup_ratio * tune)
+
+    def tuning(step: int) -> float:
+        s = step - probe
+        if s < warm:
+            return s / max(1, warm)
+        return max(0.0, (tune - s) / max(1, tune - warm))
+
+    def head(step: int) -> float:
+        return 1.0 if step < probe else tuning(step)
+
+    def encoder(step: int) -> float:
+        return 0.0 if step < probe else tuning(step)
+
+    return LambdaLR(optimizer, [head if group["head"] else encoder for group in optimizer.param_groups])
+
+
 def train(
     config: TrainingConfig, resume: bool = False, progress_bar: bool = True, stop_after: int | None = None
 ) -> dict[str, Any] | None:
@@ -252,17 +280,29 @@ def train(
         select,
         labels,
     )
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.learning_rate,
-    )
+    probe = max(0, config.probe_steps)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    head = {n for n, _ in named if _is_head(n)} if probe else set()
+    encoder = [p for n, p in named if n not in head]
+    if probe and (not head or not encoder):
+        raise StanceError("--probe-steps needs a classification head and encoder weights to train")
+    groups = []
+    for in_head in (True, False) if probe else (False,):
+        for decayed in (True, False):
+            params = [p for n, p in named if (n in head) == in_head and (p.ndim >= 2) == decayed]
+            if params:
+                groups.append(
+                    {"params": params, "weight_decay": config.weight_decay if decayed else 0.0, "head": in_head}
+                )
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
     steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
-    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
+    total_steps = probe + max(1, math.ceil(config.epochs * steps_per_epoch))
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    if probe:
+        scheduler = _probe_then_tune_schedule(optimizer, probe, total_steps, config.warmup_ratio)
+    else:
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
     out = Path(config.output_dir)
     checkpoints = Checkpointer(out / "checkpoints")
@@ -317,6 +357,9 @@ def train(
         if epoch not in epoch_cache:
             epoch_cache = {epoch: bucket_batches(lengths, config.batch_size, config.seed * 1000 + epoch)}
         batch = epoch_cache[epoch][position]
+        if probe and step in (first_step, probe):  # the encoder is frozen while the head is probed
+            for p in encoder:
+                p.requires_grad_(step >= probe)
         torch.manual_seed(config.seed * 1_000_003 + step)
         input_ids, mask = pad_batch([train_ids[i] for i in batch], pad_id)
         logits = model(input_ids=input_ids, attention_mask=mask).logits
