@@ -45,6 +45,15 @@ def _sentences() -> list[str]:
     return [templates[i % 3] for i in range(48)]
 
 
+def _small_config(base, out, steps: int, head_warmup_steps: int, save_steps: int):
+    from stance.fit.adapt import AdaptConfig
+
+    return AdaptConfig(
+        base_model=str(base), output_dir=str(out), batch_size=16, steps=steps, head_warmup_steps=head_warmup_steps,
+        learning_rate=5e-3, save_steps=save_steps, max_length=16,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("lora_r", [0, 4])
 def test_adaptation_lowers_the_loss_and_gives_a_trainable_base(tmp_path, mask_base, lora_r):
     from stance.fit.adapt import AdaptConfig, adapt
@@ -73,10 +82,7 @@ def test_adaptation_resumes_to_the_same_weights(tmp_path, mask_base):
     from stance.fit.adapt import AdaptConfig, adapt
 
     def config(out):
-        return AdaptConfig(
-            base_model=str(mask_base), output_dir=str(out), batch_size=16, steps=20, head_warmup_steps=4,
-            learning_rate=5e-3, save_steps=10, max_length=16,
-        )  # fmt: skip
+        return _small_config(mask_base, out, steps=20, head_warmup_steps=4, save_steps=10)
 
     adapt(config(tmp_path / "straight"), _sentences())
     interrupted = config(tmp_path / "resumed")
@@ -143,13 +149,10 @@ def test_random_replacements_come_from_the_corpus_vocabulary():
 def test_a_run_stopped_early_writes_its_encoder_and_resumes_to_the_same_end(tmp_path, mask_base):
     from safetensors.numpy import load_file
 
-    from stance.fit.adapt import AdaptConfig, adapt
+    from stance.fit.adapt import adapt
 
     def config(out):
-        return AdaptConfig(
-            base_model=str(mask_base), output_dir=str(out), batch_size=16, steps=12, head_warmup_steps=2,
-            learning_rate=5e-3, save_steps=100, max_length=16,
-        )  # fmt: skip
+        return _small_config(mask_base, out, steps=12, head_warmup_steps=2, save_steps=100)
 
     adapt(config(tmp_path / "straight"), _sentences())
     early = adapt(config(tmp_path / "early"), _sentences(), stop_at=6)
