@@ -3,12 +3,12 @@
     python training/probe_encoder.py --base-model e5-small runs/e5-news \
         --train ../shared/data/stance/train.tsv ../shared/data/stance/train_outlets.tsv \
         --dev outlets=../shared/data/stance/dev_outlets.tsv dev=../shared/data/stance/dev.tsv \
-        --cache runs/probe-cache
+        --weight-column confidence --weight-map low=0.6 --max-length 64 --C 0.01 0.1 1 --cache runs/probe-cache
 
 Every text is normalised and prefixed as the classifier's inputs are, embedded
 once (mean pooling over the last layer, or the first token with ``--pooling
 cls``) and cached as ``.npy`` under ``--cache``; a logistic regression
-(balanced class weights, standardised features, the rows' confidence weights)
+(balanced class weights, standardised features, ``--weight-column`` row weights)
 is fitted on the training files for each ``--C`` and scored on each dev set.
 Comparing two encoders this way (e.g. the base and a masked-LM-adapted one)
 takes minutes instead of a fine-tuning run per encoder.
@@ -17,6 +17,7 @@ takes minutes instead of a fine-tuning run per encoder.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import logging
 import time
@@ -24,23 +25,32 @@ from pathlib import Path
 
 import numpy as np
 
+from stance.errors import StanceError
 from stance.fit.metrics import classification_report
 from stance.io.data import LabelledData, load_labelled
 from stance.modeling.bases import resolve_base
+from stance.modeling.quiet import quiet_libraries
 from stance.text.normalize import NormalizationConfig, Normalizer
 
 logger = logging.getLogger("probe")
 
 
+@functools.cache
+def load_encoder(location: str):
+    """The tokenizer and frozen encoder at ``location``, loaded once per run (library reports kept quiet)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    with quiet_libraries():
+        tokenizer = AutoTokenizer.from_pretrained(location)
+        model = AutoModel.from_pretrained(location, add_pooling_layer=False, use_safetensors=True).eval()
+    return tokenizer, model
+
+
 def embed(location: str, prefix: str, texts: list[str], max_length: int, pooling: str, batch_size: int) -> np.ndarray:
     """Sentence vectors of ``texts`` from the encoder at ``location`` (frozen, fp32)."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    tokenizer = AutoTokenizer.from_pretrained(location)
-    model = AutoModel.from_pretrained(location, add_pooling_layer=False, use_safetensors=True).eval()
+    tokenizer, model = load_encoder(location)
     inputs = [prefix + t for t in Normalizer(NormalizationConfig()).batch(texts)]
     order = np.argsort([len(t) for t in inputs])
     out = np.zeros((len(inputs), model.config.hidden_size), dtype=np.float32)
@@ -86,20 +96,32 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--C", type=float, nargs="+", default=[0.1, 1.0])
     parser.add_argument("--cache", default="", help="folder for the cached embeddings (.npy)")
+    parser.add_argument("--weight-column", default=None, help="a column of per-row loss weights, e.g. confidence")
+    parser.add_argument("--weight-map", nargs="*", default=[], metavar="VALUE=WEIGHT", help="e.g. low=0.6")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    train = LabelledData.concat(
-        [load_labelled(p, group_column="doc", weight_column="confidence", weight_map={"low": 0.6}) for p in args.train]
-    )
-    devs = {}
-    for item in args.dev:
-        name, _, path = item.partition("=")
-        if not path:
-            parser.error(f"--dev {item!r}: write NAME=FILE")
-        devs[name] = load_labelled(path, min_classes=1)
+    weight_map = {}
+    for item in args.weight_map:
+        value, _, weight = item.partition("=")
+        try:
+            weight_map[value] = float(weight)
+        except ValueError:
+            parser.error(f"--weight-map {item!r}: write VALUE=WEIGHT, e.g. low=0.6")
+    try:
+        train = LabelledData.concat(
+            [load_labelled(p, weight_column=args.weight_column, weight_map=weight_map) for p in args.train]
+        )
+        devs = {}
+        for item in args.dev:
+            name, _, path = item.partition("=")
+            if not path:
+                parser.error(f"--dev {item!r}: write NAME=FILE")
+            devs[name] = load_labelled(path, min_classes=1)
+    except StanceError as exc:
+        raise SystemExit(f"error: {exc}") from None
     labels = sorted(set(train.labels))
     for name in args.base_model:
         base = resolve_base(name)
