@@ -215,6 +215,9 @@ def adapt(
         state = saved["state"]
         logger.info("resumed masked-LM adaptation at step %d of %d", state["step"], config.steps)
 
+    candidate_rows = None
+    if candidates is not None:  # the decoder is tied to the frozen embeddings: gather its rows once
+        candidate_rows = head.predictions.decoder.weight.detach()[candidates]
     encoder.train()
     head.train()
     started = time.time() - state["seconds"]
@@ -250,7 +253,7 @@ def adapt(
                 logits = head(hidden[where])
             else:
                 predictions = head.predictions
-                logits = predictions.transform(hidden[where]) @ predictions.decoder.weight[candidates].T
+                logits = predictions.transform(hidden[where]) @ candidate_rows.T
                 logits = logits + predictions.bias[candidates]
                 targets = to_candidate[targets]
             loss = torch.nn.functional.cross_entropy(logits.float(), targets)
