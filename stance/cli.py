@@ -77,6 +77,11 @@ def _add_train(sub) -> None:
     )
     p.add_argument("--lora-r", type=int)
     p.add_argument("--lora-alpha", type=int)
+    p.add_argument(
+        "--pooling",
+        choices=("cls", "mean"),
+        help="read the encoder through the first token (cls, default) or the mean of its tokens (mean)",
+    )
     p.add_argument("--class-weights", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--label-smoothing", type=float)
     p.add_argument("--eval-steps", type=int, help="evaluate every N steps (default: every epoch)")

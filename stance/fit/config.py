@@ -48,6 +48,9 @@ class TrainingConfig:
         lora: train LoRA adapters (small files) instead of every weight.
         lora_r / lora_alpha / lora_dropout: LoRA rank, scale and dropout.
         freeze_embeddings: in full fine-tuning, keep the word embeddings fixed.
+        pooling: ``cls`` (the sequence classifier's first-token pooler) or ``mean`` (the mean of the token
+            vectors, as e5 was trained to be read, computed by a fixed extra encoder layer so the model stays a
+            stock BERT classifier; see :mod:`stance.modeling.pooling`).
         class_weights: weigh the loss by inverse class frequency.
         label_smoothing: cross-entropy label smoothing.
         eval_steps: evaluate every N steps (0: at the end of every epoch).
@@ -94,6 +97,7 @@ class TrainingConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.1
     freeze_embeddings: bool = True
+    pooling: str = "cls"
     class_weights: bool = True
     label_smoothing: float = 0.0
     eval_steps: int = 0

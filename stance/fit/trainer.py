@@ -243,6 +243,7 @@ def train(
         max_length=config.max_length,
         normalization=config.normalization,
         adapter=config.lora,
+        pooling=config.pooling,
         task=config.task,
     )
     tokenizer = load_tokenizer(base.location)
@@ -265,6 +266,7 @@ def train(
         base.location,
         labels,
         LoraSettings(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout) if config.lora else None,
+        pooling=config.pooling,
     )
     if config.init_from:
         initialise_from(model, Path(config.init_from), labels, config.lora)

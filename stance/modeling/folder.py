@@ -52,6 +52,7 @@ class ModelSpec:
     max_length: int = 128
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
     adapter: bool = False
+    pooling: str = "cls"
     task: str = ""
     version: str = "1"
     format_version: int = FORMAT_VERSION
@@ -146,14 +147,19 @@ def load_tokenizer(location: str):
         ) from None
 
 
-def build_classifier(base_location: str, labels: list[str], lora: LoraSettings | None = None):
+def build_classifier(base_location: str, labels: list[str], lora: LoraSettings | None = None, pooling: str = "cls"):
     """A fresh sequence classifier on a base encoder, optionally wrapped with LoRA.
 
     The new head is randomly initialised, as it should be before training; the
     libraries' notes about that go to DEBUG logging (see :mod:`stance.modeling.quiet`).
+    ``pooling="mean"`` appends the fixed mean-pooling layer (:mod:`stance.modeling.pooling`);
+    LoRA then adapts only the base's own layers.
     """
     from transformers import AutoModelForSequenceClassification
 
+    from stance.modeling.pooling import append_mean_pooling_layer, check_pooling
+
+    check_pooling(pooling)
     id2label, label2id = label_maps(labels)
     with quiet_libraries():
         try:
@@ -169,6 +175,7 @@ def build_classifier(base_location: str, labels: list[str], lora: LoraSettings |
                 f"cannot load base model {base_location!r} ({str(exc).splitlines()[0]}): "
                 "check the name, or pass a local folder when offline"
             ) from None
+        base_layers = append_mean_pooling_layer(model) if pooling == "mean" else None
         if lora is None:
             return model
         from peft import LoraConfig, TaskType, get_peft_model
@@ -180,6 +187,9 @@ def build_classifier(base_location: str, labels: list[str], lora: LoraSettings |
             lora_dropout=lora.dropout,
             target_modules=lora.target_modules,
             modules_to_save=["classifier", "pooler"],
+            # with mean pooling, the appended fixed layer (index base_layers) gets no adapters
+            layers_to_transform=list(range(base_layers)) if base_layers else None,
+            layers_pattern="layer" if base_layers else None,
         )
         return get_peft_model(model, config)
 
@@ -200,7 +210,7 @@ def load_model_folder(folder: str | Path):
     with quiet_libraries():
         if spec.adapter:
             base = resolve_base(spec.base_model)
-            model = _adapter_model(folder, base.location, spec.labels)
+            model = _adapter_model(folder, base.location, spec.labels, spec.pooling)
             tokenizer_source = str(folder) if (folder / "tokenizer.json").exists() else base.location
         else:
             from transformers import AutoModelForSequenceClassification
@@ -212,8 +222,8 @@ def load_model_folder(folder: str | Path):
     return model, tokenizer, spec
 
 
-def _adapter_model(folder: Path, base_location: str, labels: list[str]):
-    """The base with the folder's LoRA adapters merged in.
+def _adapter_model(folder: Path, base_location: str, labels: list[str], pooling: str = "cls"):
+    """The base (and the mean-pooling layer, if trained with one) with the folder's LoRA adapters merged in.
 
     The base checkpoint has no classification head (nor, for e5-small, a pooler):
     those are saved with the adapters. When the base is a local safetensors folder,
@@ -232,6 +242,10 @@ def _adapter_model(folder: Path, base_location: str, labels: list[str]):
     else:
         config = AutoConfig.from_pretrained(base_location, num_labels=len(labels), id2label=id2label, label2id=label2id)
         model = BertForSequenceClassification.from_pretrained(None, config=config, state_dict=state)
+    from stance.modeling.pooling import append_mean_pooling_layer, check_pooling
+
+    if check_pooling(pooling) == "mean":
+        append_mean_pooling_layer(model)
     return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
