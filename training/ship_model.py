@@ -51,9 +51,14 @@ def main() -> None:
     adapter["base_model_name_or_path"] = json.loads((target / "stance_config.json").read_text())["base_model"]
     (target / "adapter_config.json").write_text(json.dumps(adapter, indent=2) + "\n")
     training = json.loads((target / "training_config.json").read_text())
-    for key in ("train_file", "dev_file", "output_dir"):
-        if training.get(key):
-            training[key] = str(Path(training[key]).as_posix())
+    for key in ("train_file", "dev_file", "output_dir", "dev_sets"):
+        value = training.get(key)
+        if isinstance(value, list):  # several training files
+            training[key] = [Path(v).as_posix() for v in value]
+        elif isinstance(value, dict):  # named dev sets
+            training[key] = {name: Path(v).as_posix() for name, v in value.items()}
+        elif value:
+            training[key] = Path(value).as_posix()
     (target / "training_config.json").write_text(json.dumps(training, ensure_ascii=False, indent=2) + "\n")
     if args.card_extra:
         card = target / "README.md"

@@ -20,6 +20,8 @@ def write_model_card(out: Path, spec, config, report: dict[str, Any], extra: str
         f"| {lab} | " + " | ".join(str(v) for v in row) + " |" for lab, row in zip(labels, report["confusion_matrix"])
     )
     method = f"LoRA r={config.lora_r}, alpha={config.lora_alpha}" if config.lora else "full fine-tuning"
+    if spec.pooling == "mean":
+        method += "; read through the mean of its token vectors, computed by a fixed extra encoder layer"
     select = report.get("selected_on", "dev")
     dev_sets = report.get("dev_sets") or {select: report}
     set_names = list(dev_sets)

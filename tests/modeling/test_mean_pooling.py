@@ -50,6 +50,7 @@ def test_a_mean_pooled_lora_model_learns_and_stores_no_pooling_weights(mean_lora
     folder, report = mean_lora_model
     assert report["macro_f1"] >= 0.9, report["macro_f1"]
     assert json.loads((folder / "stance_config.json").read_text())["pooling"] == "mean"
+    assert "mean of its token vectors" in (folder / "README.md").read_text()  # the card says how it reads e5
     names = list(load_file(str(folder / "adapter_model.safetensors")))
     assert any(".layer.1." in n and "lora_" in n for n in names)  # the base's layers are adapted
     assert not any(".layer.2." in n for n in names)  # the fixed pooling layer is rebuilt, not stored
@@ -98,3 +99,13 @@ def test_an_unknown_pooling_is_one_clear_error(tiny_base, toy_files, tmp_path):
 
     with pytest.raises(StanceError, match="pooling 'max'.*--pooling cls or mean"):
         train_tiny(tiny_base, toy_files, tmp_path / "bad", pooling="max")
+
+
+@pytest.mark.parametrize("precision", ["int8", "bf16"])
+def test_the_pooling_layer_survives_reduced_precision(mean_lora_model, precision, tmp_path, monkeypatch):
+    """int8 quantises its SCALE·identity exactly; bf16 keeps SCALE·mean far inside its range."""
+    folder, _ = mean_lora_model
+    monkeypatch.setenv("STANCE_CACHE", str(tmp_path / "cache"))
+    a = Classifier.load(folder, precision="fp32").predict_proba(TEXTS)
+    b = Classifier.load(folder, precision=precision).predict_proba(TEXTS)
+    assert np.abs(a - b).max() < 0.1 and (a.argmax(1) == b.argmax(1)).mean() >= 0.8
