@@ -1,0 +1,153 @@
+"""Weight averaging ("model soup") of LoRA models trained from the same base: seeds, or checkpoints of one run.
+
+Averaging the A and B matrices of two LoRA adapters does not average what they
+do (``B1 A1 + B2 A2 != (B1 + B2)(A1 + A2)``). Stacking them does, exactly: with
+``A = [A1; A2]`` and ``B = [w1 B1, w2 B2]``, ``B A = w1 B1 A1 + w2 B2 A2``. So a
+soup of n rank-r adapters is one rank-n·r adapter whose weight change is the
+weighted mean of theirs, stored and loaded like any other (``peft``,
+``stance.Classifier``, ``stance export`` for ``transformers.pipeline``). Trained
+modules outside the adapters (the classification head) are averaged directly.
+
+Inputs are model folders (``adapter_model.safetensors``) or training checkpoints
+(``checkpoints/best.safetensors``, ``checkpoints/last/trainable.safetensors``;
+their run folder supplies the settings). The first input's folder supplies
+everything else (settings, lexical half); its figures and card are not copied: measure
+the soup and refit the lexical weight on dev (``training/fit_lexical.py``), which writes them anew.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from stance.errors import StanceError
+
+log = logging.getLogger(__name__)
+
+ADAPTER_FILE = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+SOUP_FILE = "soup.json"
+# Not copied from the first input: its weights and the figures measured on them.
+STALE = ("checkpoints", ADAPTER_FILE, "metrics.json", "confusion.png", "README.md", "precision_check.json")
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass
+class SoupConfig:
+    """What to average and how to store the result."""
+
+    inputs: list[str]
+    output: str
+    weights: list[float] = field(default_factory=list)  # empty: equal weights
+    dtype: str = "fp32"  # storage type of the averaged adapter
+
+
+@dataclass
+class _Adapter:
+    source: str
+    folder: Path
+    config: dict
+    tensors: dict[str, torch.Tensor]
+
+
+def _canonical(key: str) -> str:
+    """Checkpoint keys carry peft's adapter name (``.default``); saved adapters do not."""
+    return key.replace(".modules_to_save.default.", ".").replace(".default.", ".")
+
+
+def _run_folder(path: Path) -> Path:
+    for parent in [path.parent, *path.parents]:
+        if (parent / ADAPTER_CONFIG).is_file():
+            return parent
+    raise StanceError(
+        f"{path}: no {ADAPTER_CONFIG} beside it or above it: give a LoRA model folder or a checkpoint of a LoRA run"
+    )
+
+
+def _read(source: str) -> _Adapter:
+    path = Path(source)
+    if path.is_dir():
+        folder, weights_file = path, path / ADAPTER_FILE
+        if not weights_file.is_file():
+            raise StanceError(f"{path}: no {ADAPTER_FILE}: only LoRA model folders can be averaged this way")
+    elif path.is_file() and path.suffix == ".safetensors":
+        folder, weights_file = _run_folder(path), path
+    else:
+        raise StanceError(f"{source}: not a model folder or a .safetensors checkpoint")
+    config = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    tensors = {_canonical(k): v.float() for k, v in load_file(str(weights_file)).items()}
+    return _Adapter(source, folder, config, tensors)
+
+
+def _scaling(config: dict) -> float:
+    rank, alpha = config["r"], config["lora_alpha"]
+    return alpha / math.sqrt(rank) if config.get("use_rslora") else alpha / rank
+
+
+def _check_compatible(adapters: list[_Adapter]) -> None:
+    first = adapters[0]
+    for adapter in adapters:
+        config = adapter.config
+        if config.get("peft_type") != "LORA" or config.get("use_dora"):
+            raise StanceError(f"{adapter.source}: only plain LoRA adapters (no DoRA) can be stacked into one")
+        if config.get("rank_pattern") or config.get("alpha_pattern"):
+            raise StanceError(f"{adapter.source}: per-module ranks are not supported by the soup")
+        for key in ("target_modules", "layers_to_transform", "modules_to_save", "base_model_name_or_path"):
+            if sorted(map(str, config.get(key) or [])) != sorted(map(str, first.config.get(key) or [])):
+                raise StanceError(
+                    f"{adapter.source}: {key} differs from {first.source}'s: average models of one recipe"
+                )
+        if set(adapter.tensors) != set(first.tensors):
+            raise StanceError(f"{adapter.source}: its weights name other modules than {first.source}'s")
+
+
+def soup(config: SoupConfig) -> Path:
+    """Write the weighted mean of the inputs' weight changes as one LoRA model folder; return it."""
+    if len(config.inputs) < 2:
+        raise StanceError("a soup needs at least two models or checkpoints")
+    weights = config.weights or [1.0 / len(config.inputs)] * len(config.inputs)
+    if len(weights) != len(config.inputs) or any(w < 0 for w in weights) or not math.isclose(sum(weights), 1.0):
+        raise StanceError(f"soup weights {weights}: give one non-negative weight per input, summing to 1")
+    if config.dtype not in DTYPES:
+        raise StanceError(f"soup dtype {config.dtype!r}: choose one of {', '.join(DTYPES)}")
+    adapters = [_read(source) for source in config.inputs]
+    _check_compatible(adapters)
+
+    # One scaling for the stacked adapter: keep the first input's, fold the others' into their B blocks.
+    scale = _scaling(adapters[0].config)
+    rank = sum(adapter.config["r"] for adapter in adapters)
+    use_rslora = bool(adapters[0].config.get("use_rslora"))
+    alpha = scale * (math.sqrt(rank) if use_rslora else rank)
+
+    merged: dict[str, torch.Tensor] = {}
+    for key in adapters[0].tensors:
+        if ".lora_A." in key:
+            merged[key] = torch.cat([adapter.tensors[key] for adapter in adapters], dim=0)
+        elif ".lora_B." in key:
+            blocks = [
+                adapter.tensors[key] * (weight * _scaling(adapter.config) / scale)
+                for adapter, weight in zip(adapters, weights)
+            ]
+            merged[key] = torch.cat(blocks, dim=1)
+        else:
+            merged[key] = sum(weight * adapter.tensors[key] for adapter, weight in zip(adapters, weights))
+
+    out = Path(config.output)
+    if out.exists():
+        raise StanceError(f"{out}: already exists: choose a new output folder")
+    shutil.copytree(adapters[0].folder, out, ignore=shutil.ignore_patterns(*STALE))
+    dtype = DTYPES[config.dtype]
+    save_file({k: v.to(dtype).contiguous() for k, v in merged.items()}, str(out / ADAPTER_FILE))
+    adapter_config = dict(adapters[0].config) | {"r": rank, "lora_alpha": alpha}
+    (out / ADAPTER_CONFIG).write_text(json.dumps(adapter_config, indent=2), encoding="utf-8")
+    record = {"inputs": config.inputs, "weights": weights, "rank": rank, "dtype": config.dtype}
+    (out / SOUP_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+    log.info("averaged %d models into %s (LoRA rank %d, %s)", len(adapters), out, rank, config.dtype)
+    return out

@@ -1,0 +1,83 @@
+"""A soup of LoRA models is one LoRA model whose merged weights are exactly the mean of theirs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import train_tiny
+from safetensors.torch import load_file
+
+from stance.errors import StanceError
+from stance.fit.soup import SoupConfig, soup
+from stance.inference.classifier import Classifier
+from stance.io.data import load_labelled
+from stance.modeling.folder import export_merged
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def second_seed(tiny_base, toy_files, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny-lora-seed") / "model"
+    train_tiny(tiny_base, toy_files, out, lora=True, lora_r=4, lora_alpha=8, learning_rate=9e-3, epochs=8, seed=11)
+    return out
+
+
+def merged_weights(folder: Path, tmp: Path) -> dict:
+    return load_file(str(export_merged(folder, tmp) / "model.safetensors"))
+
+
+def test_the_soup_merges_to_the_mean_of_the_merged_models(tiny_lora_model, second_seed, tmp_path):
+    out = soup(SoupConfig(inputs=[str(tiny_lora_model), str(second_seed)], output=str(tmp_path / "soup")))
+    assert json.loads((out / "adapter_config.json").read_text())["r"] == 8
+    assert not (out / "metrics.json").exists()  # the first model's figures do not describe the soup
+    first = merged_weights(tiny_lora_model, tmp_path / "m1")
+    second = merged_weights(second_seed, tmp_path / "m2")
+    averaged = merged_weights(out, tmp_path / "m3")
+    changed = 0
+    for key, value in averaged.items():
+        expected = (first[key] + second[key]) / 2
+        assert np.allclose(value.numpy(), expected.numpy(), atol=1e-5), key
+        changed += not np.allclose(first[key].numpy(), second[key].numpy())
+    assert changed > 10  # the two seeds differ, so the check above means something
+
+
+def test_weighted_soup_of_checkpoints_in_fp16_loads_and_classifies(tiny_lora_model, second_seed, tmp_path, toy_files):
+    last = tiny_lora_model / "checkpoints" / "last" / "trainable.safetensors"
+    assert last.is_file()
+    out = tmp_path / "soup16"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "training" / "soup.py"), str(last), str(second_seed), "--out", str(out)]
+        + ["--weights", "0.75", "0.25", "--dtype", "fp16"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    tensors = load_file(str(out / "adapter_model.safetensors"))
+    assert {t.dtype for t in tensors.values()} == {torch.float16}
+    reference = soup(
+        SoupConfig(inputs=[str(last), str(second_seed)], output=str(tmp_path / "soup32"), weights=[0.75, 0.25])
+    )
+    texts = load_labelled(str(toy_files["dev"]), min_classes=1).texts
+    p16 = Classifier.load(out, precision="fp32", lexical=False).predict_proba(texts)
+    p32 = Classifier.load(reference, precision="fp32", lexical=False).predict_proba(texts)
+    assert np.abs(p16 - p32).max() < 5e-3
+
+
+def test_models_that_cannot_be_stacked_are_one_clear_error(tiny_model, tiny_lora_model, tmp_path):
+    with pytest.raises(StanceError, match="only LoRA model folders"):
+        soup(SoupConfig(inputs=[str(tiny_lora_model), str(tiny_model)], output=str(tmp_path / "a")))
+    with pytest.raises(StanceError, match="summing to 1"):
+        soup(SoupConfig(inputs=[str(tiny_lora_model)] * 2, output=str(tmp_path / "b"), weights=[0.7, 0.7]))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "training" / "soup.py"), str(tiny_lora_model), str(tiny_model), "--out", "x"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr
