@@ -36,6 +36,7 @@ ADAPTER_CONFIG = "adapter_config.json"
 SOUP_FILE = "soup.json"
 # Not copied from the first input: its weights and the figures measured on them.
 STALE = ("checkpoints", ADAPTER_FILE, "metrics.json", "confusion.png", "README.md", "precision_check.json")
+SAME_SETTINGS = ("labels", "base_model", "pooling", "input_prefix", "source_tag", "max_length", "normalization")
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -54,6 +55,7 @@ class _Adapter:
     source: str
     folder: Path
     config: dict
+    settings: dict
     tensors: dict[str, torch.Tensor]
 
 
@@ -82,8 +84,10 @@ def _read(source: str) -> _Adapter:
     else:
         raise StanceError(f"{source}: not a model folder or a .safetensors checkpoint")
     config = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    settings_file = folder / "stance_config.json"
+    settings = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.is_file() else {}
     tensors = {_canonical(k): v.float() for k, v in load_file(str(weights_file)).items()}
-    return _Adapter(source, folder, config, tensors)
+    return _Adapter(source, folder, config, settings, tensors)
 
 
 def _scaling(config: dict) -> float:
@@ -103,6 +107,11 @@ def _check_compatible(adapters: list[_Adapter]) -> None:
             if sorted(map(str, config.get(key) or [])) != sorted(map(str, first.config.get(key) or [])):
                 raise StanceError(
                     f"{adapter.source}: {key} differs from {first.source}'s: average models of one recipe"
+                )
+        for key in SAME_SETTINGS:  # the same weights read another way would average two different functions
+            if adapter.settings.get(key) != first.settings.get(key):
+                raise StanceError(
+                    f"{adapter.source}: its {key} differs from {first.source}'s: average models of one recipe"
                 )
         if set(adapter.tensors) != set(first.tensors):
             raise StanceError(f"{adapter.source}: its weights name other modules than {first.source}'s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,12 @@ def test_weighted_soup_of_checkpoints_in_fp16_loads_and_classifies(tiny_lora_mod
 def test_models_that_cannot_be_stacked_are_one_clear_error(tiny_model, tiny_lora_model, tmp_path):
     with pytest.raises(StanceError, match="only LoRA model folders"):
         soup(SoupConfig(inputs=[str(tiny_lora_model), str(tiny_model)], output=str(tmp_path / "a")))
+    other = tmp_path / "mean-pooled"
+    shutil.copytree(tiny_lora_model, other)
+    spec = json.loads((other / "stance_config.json").read_text())
+    (other / "stance_config.json").write_text(json.dumps(spec | {"pooling": "mean"}))
+    with pytest.raises(StanceError, match="its pooling differs"):
+        soup(SoupConfig(inputs=[str(tiny_lora_model), str(other)], output=str(tmp_path / "c")))
     with pytest.raises(StanceError, match="summing to 1"):
         soup(SoupConfig(inputs=[str(tiny_lora_model)] * 2, output=str(tmp_path / "b"), weights=[0.7, 0.7]))
     result = subprocess.run(
