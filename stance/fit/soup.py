@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 ADAPTER_FILE = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
+CHECKPOINT_FILE = "trainable.safetensors"
 SOUP_FILE = "soup.json"
 # Not copied from the first input: its weights and the figures measured on them.
 STALE = ("checkpoints", ADAPTER_FILE, "metrics.json", "confusion.png", "README.md", "precision_check.json")
@@ -65,16 +66,31 @@ def _canonical(key: str) -> str:
 
 
 def _run_folder(path: Path) -> Path:
-    for parent in [path.parent, *path.parents]:
-        if (parent / ADAPTER_CONFIG).is_file():
-            return parent
-    raise StanceError(
-        f"{path}: no {ADAPTER_CONFIG} beside it or above it: give a LoRA model folder or a checkpoint of a LoRA run"
-    )
+    """A checkpoint lives in ``RUN/checkpoints/`` (``best.safetensors``, ``last/trainable.safetensors``)."""
+    for parent in path.parents:
+        if parent.name == "checkpoints":
+            if not (parent.parent / ADAPTER_CONFIG).is_file():
+                raise StanceError(
+                    f"{path}: its run {parent.parent} has no {ADAPTER_CONFIG} (not finished, or not a LoRA run): "
+                    "finish it with --resume, or average finished LoRA runs"
+                )
+            return parent.parent
+    raise StanceError(f"{path}: not inside a run's checkpoints/ folder: give a LoRA model folder or a run checkpoint")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StanceError(f"{path}: unreadable ({exc}): re-export or retrain the model") from None
 
 
 def _read(source: str) -> _Adapter:
     path = Path(source)
+    if path.is_dir() and (path / CHECKPOINT_FILE).is_file() and not (path / ADAPTER_FILE).is_file():
+        path = path / CHECKPOINT_FILE  # checkpoints/last
+    if path.name == ADAPTER_FILE:
+        path = path.parent  # a model folder's own weights file
     if path.is_dir():
         folder, weights_file = path, path / ADAPTER_FILE
         if not weights_file.is_file():
@@ -83,10 +99,18 @@ def _read(source: str) -> _Adapter:
         folder, weights_file = _run_folder(path), path
     else:
         raise StanceError(f"{source}: not a model folder or a .safetensors checkpoint")
-    config = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    config = _read_json(folder / ADAPTER_CONFIG)
     settings_file = folder / "stance_config.json"
-    settings = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.is_file() else {}
-    tensors = {_canonical(k): v.float() for k, v in load_file(str(weights_file)).items()}
+    settings = _read_json(settings_file) if settings_file.is_file() else {}
+    try:
+        tensors = {_canonical(k): v.float() for k, v in load_file(str(weights_file)).items()}
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise StanceError(f"{weights_file}: unreadable weights ({exc}): retrain or re-download the model") from None
+    stray = [k for k in tensors if "lora_" in k and not k.endswith((".lora_A.weight", ".lora_B.weight"))]
+    if stray:
+        raise StanceError(f"{source}: holds LoRA weights other than A and B ({stray[0]}): they cannot be stacked")
+    if not any(k.endswith(".lora_A.weight") for k in tensors):
+        raise StanceError(f"{source}: holds no LoRA weights (a checkpoint from before LoRA training?)")
     return _Adapter(source, folder, config, settings, tensors)
 
 
@@ -95,16 +119,22 @@ def _scaling(config: dict) -> float:
     return alpha / math.sqrt(rank) if config.get("use_rslora") else alpha / rank
 
 
+def _as_set(value) -> set[str]:
+    return {str(v) for v in value} if isinstance(value, list | tuple) else ({str(value)} if value else set())
+
+
 def _check_compatible(adapters: list[_Adapter]) -> None:
     first = adapters[0]
     for adapter in adapters:
         config = adapter.config
         if config.get("peft_type") != "LORA" or config.get("use_dora"):
             raise StanceError(f"{adapter.source}: only plain LoRA adapters (no DoRA) can be stacked into one")
+        if config.get("lora_bias"):
+            raise StanceError(f"{adapter.source}: LoRA biases cannot be stacked; train without lora_bias")
         if config.get("rank_pattern") or config.get("alpha_pattern"):
             raise StanceError(f"{adapter.source}: per-module ranks are not supported by the soup")
         for key in ("target_modules", "layers_to_transform", "modules_to_save", "base_model_name_or_path"):
-            if sorted(map(str, config.get(key) or [])) != sorted(map(str, first.config.get(key) or [])):
+            if _as_set(config.get(key)) != _as_set(first.config.get(key)):
                 raise StanceError(
                     f"{adapter.source}: {key} differs from {first.source}'s: average models of one recipe"
                 )
@@ -134,6 +164,7 @@ def soup(config: SoupConfig) -> Path:
     rank = sum(adapter.config["r"] for adapter in adapters)
     use_rslora = bool(adapters[0].config.get("use_rslora"))
     alpha = scale * (math.sqrt(rank) if use_rslora else rank)
+    alpha = int(alpha) if float(alpha).is_integer() else alpha
 
     merged: dict[str, torch.Tensor] = {}
     for key in adapters[0].tensors:
@@ -156,6 +187,10 @@ def soup(config: SoupConfig) -> Path:
     save_file({k: v.to(dtype).contiguous() for k, v in merged.items()}, str(out / ADAPTER_FILE))
     adapter_config = dict(adapters[0].config) | {"r": rank, "lora_alpha": alpha}
     (out / ADAPTER_CONFIG).write_text(json.dumps(adapter_config, indent=2), encoding="utf-8")
+    training_file = out / "training_config.json"
+    if training_file.is_file():  # the card written later reads the rank from here
+        training = _read_json(training_file) | {"lora_r": rank, "lora_alpha": alpha}
+        training_file.write_text(json.dumps(training, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     record = {"inputs": config.inputs, "weights": weights, "rank": rank, "dtype": config.dtype}
     (out / SOUP_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
     log.info("averaged %d models into %s (LoRA rank %d, %s)", len(adapters), out, rank, config.dtype)

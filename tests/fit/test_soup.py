@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def second_seed(tiny_base, toy_files, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-lora-seed") / "model"
-    train_tiny(tiny_base, toy_files, out, lora=True, lora_r=4, lora_alpha=8, learning_rate=9e-3, epochs=8, seed=11)
+    train_tiny(tiny_base, toy_files, out, lora=True, lora_r=2, lora_alpha=8, learning_rate=9e-3, epochs=8, seed=11)
     return out
 
 
@@ -35,8 +35,10 @@ def merged_weights(folder: Path, tmp: Path) -> dict:
 
 
 def test_the_soup_merges_to_the_mean_of_the_merged_models(tiny_lora_model, second_seed, tmp_path):
+    # ranks 4 and 2 with alpha 8: scalings 2 and 4, so the second model's blocks are rescaled
     out = soup(SoupConfig(inputs=[str(tiny_lora_model), str(second_seed)], output=str(tmp_path / "soup")))
-    assert json.loads((out / "adapter_config.json").read_text())["r"] == 8
+    assert json.loads((out / "adapter_config.json").read_text())["r"] == 6
+    assert json.loads((out / "training_config.json").read_text())["lora_r"] == 6
     assert not (out / "metrics.json").exists()  # the first model's figures do not describe the soup
     first = merged_weights(tiny_lora_model, tmp_path / "m1")
     second = merged_weights(second_seed, tmp_path / "m2")
@@ -50,8 +52,8 @@ def test_the_soup_merges_to_the_mean_of_the_merged_models(tiny_lora_model, secon
 
 
 def test_weighted_soup_of_checkpoints_in_fp16_loads_and_classifies(tiny_lora_model, second_seed, tmp_path, toy_files):
-    last = tiny_lora_model / "checkpoints" / "last" / "trainable.safetensors"
-    assert last.is_file()
+    last = tiny_lora_model / "checkpoints" / "last"
+    assert (last / "trainable.safetensors").is_file()
     out = tmp_path / "soup16"
     result = subprocess.run(
         [sys.executable, str(ROOT / "training" / "soup.py"), str(last), str(second_seed), "--out", str(out)]
@@ -62,6 +64,8 @@ def test_weighted_soup_of_checkpoints_in_fp16_loads_and_classifies(tiny_lora_mod
     assert result.returncode == 0, result.stderr
     tensors = load_file(str(out / "adapter_model.safetensors"))
     assert {t.dtype for t in tensors.values()} == {torch.float16}
+    # checkpoint keys carry peft's adapter name; the soup must be keyed like a saved adapter, or peft skips it
+    assert set(tensors) == set(load_file(str(tiny_lora_model / "adapter_model.safetensors")))
     reference = soup(
         SoupConfig(inputs=[str(last), str(second_seed)], output=str(tmp_path / "soup32"), weights=[0.75, 0.25])
     )
@@ -80,10 +84,26 @@ def test_models_that_cannot_be_stacked_are_one_clear_error(tiny_model, tiny_lora
     (other / "stance_config.json").write_text(json.dumps(spec | {"pooling": "mean"}))
     with pytest.raises(StanceError, match="its pooling differs"):
         soup(SoupConfig(inputs=[str(tiny_lora_model), str(other)], output=str(tmp_path / "c")))
+    loose = tmp_path / "loose.safetensors"
+    shutil.copy(tiny_lora_model / "adapter_model.safetensors", loose)
+    with pytest.raises(StanceError, match="not inside a run's checkpoints"):
+        soup(SoupConfig(inputs=[str(loose)] * 2, output=str(tmp_path / "d")))
+    (tmp_path / "damaged").mkdir()
+    shutil.copy(tiny_lora_model / "adapter_config.json", tmp_path / "damaged")
+    (tmp_path / "damaged" / "adapter_model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(StanceError, match="unreadable weights"):
+        soup(SoupConfig(inputs=[str(tiny_lora_model), str(tmp_path / "damaged")], output=str(tmp_path / "e")))
     with pytest.raises(StanceError, match="summing to 1"):
         soup(SoupConfig(inputs=[str(tiny_lora_model)] * 2, output=str(tmp_path / "b"), weights=[0.7, 0.7]))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "training" / "soup.py"), str(tiny_lora_model), str(tiny_model), "--out", "x"],
+        [
+            sys.executable,
+            str(ROOT / "training" / "soup.py"),
+            str(tiny_lora_model),
+            str(tiny_model),
+            "--out",
+            str(tmp_path / "x"),
+        ],
         capture_output=True,
         text=True,
     )
