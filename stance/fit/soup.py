@@ -28,6 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from stance.errors import StanceError
+from stance.modeling.folder import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,7 @@ def _read(source: str) -> _Adapter:
     else:
         raise StanceError(f"{source}: not a model folder or a .safetensors checkpoint")
     config = _read_json(folder / ADAPTER_CONFIG)
-    settings_file = folder / "stance_config.json"
-    settings = _read_json(settings_file) if settings_file.is_file() else {}
+    settings = ModelSpec.load(folder).to_dict()  # the project's own reader, with its one-line error
     try:
         tensors = {_canonical(k): v.float() for k, v in load_file(str(weights_file)).items()}
     except Exception as exc:  # safetensors raises its own error types for damaged files
@@ -156,6 +156,9 @@ def soup(config: SoupConfig) -> Path:
         raise StanceError(f"soup weights {weights}: give one non-negative weight per input, summing to 1")
     if config.dtype not in DTYPES:
         raise StanceError(f"soup dtype {config.dtype!r}: choose one of {', '.join(DTYPES)}")
+    out = Path(config.output)
+    if out.exists():  # before reading any weights
+        raise StanceError(f"{out}: already exists: choose a new output folder")
     adapters = [_read(source) for source in config.inputs]
     _check_compatible(adapters)
 
@@ -179,9 +182,6 @@ def soup(config: SoupConfig) -> Path:
         else:
             merged[key] = sum(weight * adapter.tensors[key] for adapter, weight in zip(adapters, weights))
 
-    out = Path(config.output)
-    if out.exists():
-        raise StanceError(f"{out}: already exists: choose a new output folder")
     shutil.copytree(adapters[0].folder, out, ignore=shutil.ignore_patterns(*STALE))
     dtype = DTYPES[config.dtype]
     save_file({k: v.to(dtype).contiguous() for k, v in merged.items()}, str(out / ADAPTER_FILE))

@@ -89,7 +89,8 @@ def test_models_that_cannot_be_stacked_are_one_clear_error(tiny_model, tiny_lora
     with pytest.raises(StanceError, match="not inside a run's checkpoints"):
         soup(SoupConfig(inputs=[str(loose)] * 2, output=str(tmp_path / "d")))
     (tmp_path / "damaged").mkdir()
-    shutil.copy(tiny_lora_model / "adapter_config.json", tmp_path / "damaged")
+    for name in ("adapter_config.json", "stance_config.json"):
+        shutil.copy(tiny_lora_model / name, tmp_path / "damaged")
     (tmp_path / "damaged" / "adapter_model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(StanceError, match="unreadable weights"):
         soup(SoupConfig(inputs=[str(tiny_lora_model), str(tmp_path / "damaged")], output=str(tmp_path / "e")))
