@@ -1,5 +1,5 @@
 """Fitting and measuring: the trainer, its configuration and data splits, the lexical half's fit,
-metrics, class-prior calibration, weight averaging of LoRA models, file evaluation and the accuracy check of fast inference paths."""
+metrics, class-prior calibration, weight averaging of LoRA models, LoRA extraction of fully tuned ones, file evaluation and the accuracy check of fast inference paths."""
 
 from stance._lazy import lazy_exports
 
@@ -18,6 +18,8 @@ __all__, __getattr__ = lazy_exports(
         "evaluate_file": "evaluation",
         "soup": "soup",
         "SoupConfig": "soup",
+        "extract_lora": "extract",
+        "ExtractConfig": "extract",
         "check": "precision_check",
         "write_guard": "precision_check",
     },

@@ -139,6 +139,7 @@ def extract_lora(config: ExtractConfig) -> Path:
     with warnings.catch_warnings():  # peft takes the 1-D LoRA biases for unsaved shards: they are whole
         warnings.filterwarnings("ignore", message=".*LoRA tensor.*invalid shape")
         model.save_pretrained(str(out), safe_serialization=True)
+    (out / "README.md").unlink(missing_ok=True)  # peft's blank card: fit_lexical.py writes the real one
     _store_as(out / "adapter_model.safetensors", DTYPES[config.dtype])
     ModelSpec.from_dict(spec.to_dict() | {"adapter": True}).save(out)
     for name in COPIED:
@@ -158,10 +159,20 @@ def extract_lora(config: ExtractConfig) -> Path:
         "dtype": config.dtype,
         "energy_kept": {kind: round(sum(v) / len(v), 4) for kind, v in sorted(kept.items())},
         "dropped": "the word embeddings' change",
+        "dropped_relative_size": round(_dropped_share(model, tuned), 6),
     }
     (out / EXTRACT_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("stored %s as a rank-%d LoRA adapter in %s (%s)", source, config.rank, out, config.dtype)
     return out
+
+
+def _dropped_share(model, tuned: dict[str, torch.Tensor]) -> float:
+    """How large the dropped change of the word embeddings is, relative to the base's embeddings (Frobenius)."""
+    base = model.get_input_embeddings().weight.float()
+    name = next((k for k in tuned if k.endswith("embeddings.word_embeddings.weight")), None)
+    if name is None or tuned[name].shape != base.shape:
+        return 0.0
+    return float(torch.linalg.norm(tuned[name] - base) / torch.linalg.norm(base))
 
 
 def _store_as(path: Path, dtype: torch.dtype) -> None:

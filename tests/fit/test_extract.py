@@ -41,11 +41,15 @@ def test_full_rank_extraction_rebuilds_every_tuned_weight_but_the_word_embedding
     for key, value in merged.items():
         expected = base[key.removeprefix("bert.")] if key == WORDS else tuned[key]
         assert torch.allclose(value, expected, atol=1e-5), key
-        changed += key.removeprefix("bert.") in base and not torch.allclose(tuned[key], base[key.removeprefix("bert.")], atol=1e-4)
+        changed += key.removeprefix("bert.") in base and not torch.allclose(
+            tuned[key], base[key.removeprefix("bert.")], atol=1e-4
+        )
     assert changed > 20  # training moved the weights, so matching them means something
     assert not torch.allclose(tuned[WORDS], base[WORDS.removeprefix("bert.")])  # what is dropped did change
     record = json.loads((out / "extract.json").read_text())
     assert record["rank"] == 64 and min(record["energy_kept"].values()) == pytest.approx(1.0)
+    assert record["dropped_relative_size"] > 0
+    assert not (out / "README.md").exists()  # no blank card that describes nothing
     # the fixed pooling layer (index 2 of this 2-layer base) got no adapter
     adapter = load_file(str(out / "adapter_model.safetensors"))
     assert not any(".layer.2." in k and "lora_" in k for k in adapter)
