@@ -226,6 +226,19 @@ def tiny_model(tiny_base, toy_files, tmp_path_factory) -> Path:
     return out
 
 
+def largest_probability_gap(model_a: Path, model_b: Path, data: Path) -> float:
+    """The largest difference between two model folders' neural probabilities on a labelled file."""
+    import numpy as np
+
+    from stance.inference.classifier import Classifier
+    from stance.io.data import load_labelled
+
+    texts = load_labelled(str(data), min_classes=1).texts
+    pa = Classifier.load(model_a, precision="fp32", lexical=False).predict_proba(texts)
+    pb = Classifier.load(model_b, precision="fp32", lexical=False).predict_proba(texts)
+    return float(np.abs(pa - pb).max())
+
+
 @pytest.fixture(scope="session")
 def tiny_lora_model(tiny_base, toy_files, tmp_path_factory) -> Path:
     """A LoRA-adapted tiny classifier on the toy data."""
