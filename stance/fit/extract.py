@@ -108,11 +108,14 @@ def extract_lora(config: ExtractConfig) -> Path:
         modules_to_save=list(KEPT_WHOLE),
     )
     with quiet_libraries():
-        model = get_peft_model(model, lora)
+        try:
+            model = get_peft_model(model, lora)
+        except ValueError as exc:  # no encoder.layer.N linear layers: not a BERT-style encoder
+            raise StanceError(f"{source}: cannot place adapters on its base ({str(exc).splitlines()[0]})") from None
 
-    def tuned_weight(name: str) -> torch.Tensor:
-        if name not in tuned:
-            raise StanceError(f"{source}: has no {name}: extract from a model of the same base and pooling")
+    def tuned_weight(name: str, like: torch.Tensor) -> torch.Tensor:
+        if name not in tuned or tuned[name].shape != like.shape:
+            raise StanceError(f"{source}: no {name} of the base's shape: extract from a model of the same base")
         return tuned[name]
 
     kept: dict[str, list[float]] = {}
@@ -121,11 +124,11 @@ def extract_lora(config: ExtractConfig) -> Path:
             plain = name.removeprefix("base_model.model.")
             if hasattr(module, "lora_A") and "default" in module.lora_A:
                 base = module.get_base_layer()
-                delta = tuned_weight(plain + ".weight") - base.weight.float()
+                delta = tuned_weight(plain + ".weight", base.weight) - base.weight.float()
                 b, a, share = _factor(delta, config.rank)
                 module.lora_B["default"].weight.copy_(b)
                 module.lora_A["default"].weight.copy_(a)
-                module.lora_B["default"].bias.copy_(tuned_weight(plain + ".bias") - base.bias.float())
+                module.lora_B["default"].bias.copy_(tuned_weight(plain + ".bias", base.bias) - base.bias.float())
                 kind = re.sub(r".*\.layer\.\d+\.", "", plain)
                 kept.setdefault(kind, []).append(share)
             elif name.endswith(".modules_to_save.default"):
@@ -133,7 +136,7 @@ def extract_lora(config: ExtractConfig) -> Path:
                 if re.search(rf"\.layer\.{n_layers}\.", owner):  # the fixed pooling layer keeps its own values
                     continue
                 for key, tensor in module.state_dict().items():
-                    tensor.copy_(tuned_weight(f"{owner}.{key}"))
+                    tensor.copy_(tuned_weight(f"{owner}.{key}", tensor))
 
     out.mkdir(parents=True)
     with warnings.catch_warnings():  # peft takes the 1-D LoRA biases for unsaved shards: they are whole

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import largest_probability_gap, train_tiny
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from stance.errors import StanceError
 from stance.fit.extract import ExtractConfig, extract_lora
@@ -82,6 +83,14 @@ def test_low_rank_extraction_is_the_best_fit_of_that_rank_and_classifies(tuned_m
 def test_what_cannot_be_extracted_is_one_clear_error(tiny_lora_model, tuned_mean, tmp_path):
     with pytest.raises(StanceError, match="already a LoRA model"):
         extract_lora(ExtractConfig(source=str(tiny_lora_model), output=str(tmp_path / "a")))
+    other = tmp_path / "other-base"  # a query weight of another shape: trained on another base
+    shutil.copytree(tuned_mean, other, ignore=shutil.ignore_patterns("checkpoints"))
+    tensors = load_file(str(other / "model.safetensors"))
+    tensors["bert.encoder.layer.0.attention.self.query.weight"] = torch.zeros(3, 3)
+    save_file(tensors, str(other / "model.safetensors"))
+    with pytest.raises(StanceError, match="of the base's shape"):
+        extract_lora(ExtractConfig(source=str(other), output=str(tmp_path / "c")))
+    assert not (tmp_path / "c").exists()
     (tmp_path / "taken").mkdir()
     with pytest.raises(StanceError, match="already exists"):
         extract_lora(ExtractConfig(source=str(tuned_mean), output=str(tmp_path / "taken")))
