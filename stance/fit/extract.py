@@ -30,6 +30,7 @@ import torch
 from safetensors.torch import load_file
 
 from stance.errors import StanceError
+from stance.fit.soup import DTYPES  # the storage types adapters are written in
 from stance.modeling.bases import resolve_base
 from stance.modeling.folder import STANCE_CONFIG, ModelSpec, build_classifier
 from stance.modeling.quiet import quiet_libraries
@@ -37,7 +38,6 @@ from stance.modeling.quiet import quiet_libraries
 log = logging.getLogger(__name__)
 
 EXTRACT_FILE = "extract.json"
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 LINEAR = ("query", "key", "value", "dense")
 KEPT_WHOLE = ("classifier", "pooler", "LayerNorm", "position_embeddings", "token_type_embeddings")
 # Copied from the fully tuned folder: what is not its weights or the figures measured on them.
@@ -138,12 +138,13 @@ def extract_lora(config: ExtractConfig) -> Path:
                 for key, tensor in module.state_dict().items():
                     tensor.copy_(tuned_weight(f"{owner}.{key}", tensor))
 
+    dropped = _dropped_share(model, tuned)
+    model.to(DTYPES[config.dtype])  # written once, in the storage type
     out.mkdir(parents=True)
     with warnings.catch_warnings():  # peft takes the 1-D LoRA biases for unsaved shards: they are whole
         warnings.filterwarnings("ignore", message=".*LoRA tensor.*invalid shape")
         model.save_pretrained(str(out), safe_serialization=True)
     (out / "README.md").unlink(missing_ok=True)  # peft's blank card: fit_lexical.py writes the real one
-    _store_as(out / "adapter_model.safetensors", DTYPES[config.dtype])
     ModelSpec.from_dict(spec.to_dict() | {"adapter": True}).save(out)
     for name in COPIED:
         path = source / name
@@ -162,7 +163,7 @@ def extract_lora(config: ExtractConfig) -> Path:
         "dtype": config.dtype,
         "energy_kept": {kind: round(sum(v) / len(v), 4) for kind, v in sorted(kept.items())},
         "dropped": "the word embeddings' change",
-        "dropped_relative_size": round(_dropped_share(model, tuned), 6),
+        "dropped_relative_size": round(dropped, 6),
     }
     (out / EXTRACT_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("stored %s as a rank-%d LoRA adapter in %s (%s)", source, config.rank, out, config.dtype)
@@ -176,10 +177,3 @@ def _dropped_share(model, tuned: dict[str, torch.Tensor]) -> float:
     if name is None or tuned[name].shape != base.shape:
         return 0.0
     return float(torch.linalg.norm(tuned[name] - base) / torch.linalg.norm(base))
-
-
-def _store_as(path: Path, dtype: torch.dtype) -> None:
-    from safetensors.torch import save_file
-
-    tensors = load_file(str(path))
-    save_file({k: v.to(dtype).contiguous() for k, v in tensors.items()}, str(path))
