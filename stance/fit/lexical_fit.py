@@ -48,6 +48,7 @@ def attach_lexical(
     import shutil
 
     from stance.fit.metrics import classification_report, plot_confusion, task_f1_over
+    from stance.fit.soup import SOUP_FILE
     from stance.fit.splits import load_splits
     from stance.modeling.lexical import LEXICAL_DIR
     from stance.modeling.model_card import write_model_card
@@ -105,6 +106,12 @@ def attach_lexical(
         if key in previous:
             report[key] = previous[key]
     report["dev_rows"] = len(devs[select])
+    soup_path = folder / SOUP_FILE
+    if soup_path.is_file():  # a weight average: the card lists what went in, not one run's history
+        report["soup"] = json.loads(soup_path.read_text(encoding="utf-8"))
+        rows = {i.get("train_rows") for i in report["soup"].get("inputs", [])}
+        if len(rows) == 1 and None not in rows:
+            report["train_rows"] = rows.pop()
     report["selected_on"] = select
     report["dev_sets"] = combined
     report["dev_files"] = config.named_dev_files()

@@ -59,6 +59,7 @@ class _Adapter:
     config: dict
     settings: dict
     tensors: dict[str, torch.Tensor]
+    provenance: dict = field(default_factory=dict)
 
 
 def _canonical(key: str) -> str:
@@ -111,7 +112,40 @@ def _read(source: str) -> _Adapter:
         raise StanceError(f"{source}: holds LoRA weights other than A and B ({stray[0]}): they cannot be stacked")
     if not any(k.endswith(".lora_A.weight") for k in tensors):
         raise StanceError(f"{source}: holds no LoRA weights (a checkpoint from before LoRA training?)")
-    return _Adapter(source, folder, config, settings, tensors)
+    return _Adapter(source, folder, config, settings, tensors, _provenance(folder, weights_file))
+
+
+def _optional_json(path: Path) -> dict:
+    return _read_json(path) if path.is_file() else {}
+
+
+def _provenance(folder: Path, weights_file: Path) -> dict:
+    """What the input's run recorded about these weights: seed, step, data size, time, dev figures then."""
+    metrics = _optional_json(folder / "metrics.json")
+    training = _optional_json(folder / "training_config.json")
+    if weights_file.name == CHECKPOINT_FILE:  # checkpoints/last: the step it was saved at
+        progress = _optional_json(weights_file.parent / "progress.json").get("progress", {})
+        step = progress.get("step")
+        history = progress.get("history") or metrics.get("history", [])
+    else:  # the run's chosen checkpoint, which its model folder also holds
+        step = metrics.get("best_step")
+        history = metrics.get("history", [])
+    at_step = next((h for h in history if h.get("step") == step), None)
+    record = {
+        # the run folder's name, and the checkpoint inside it: not the path on the machine that made it
+        "name": weights_file.relative_to(folder.parent).as_posix() if weights_file.parent != folder else folder.name,
+        "seed": training.get("seed"),
+        "step": step,
+        "steps": metrics.get("steps"),
+        "train_rows": metrics.get("train_rows"),
+        "train_seconds": metrics.get("train_seconds"),
+    }
+    soup_record = _optional_json(folder / SOUP_FILE)
+    if soup_record:  # a soup of soups: its own seed and step mean nothing
+        record = {"name": record["name"], "soup_of": [i.get("name", "?") for i in soup_record.get("inputs", [])]}
+    elif at_step is not None:
+        record["dev_macro_f1"] = at_step.get("dev_sets") or {metrics.get("selected_on", "dev"): at_step["macro_f1"]}
+    return {key: value for key, value in record.items() if value is not None}
 
 
 def _scaling(config: dict) -> float:
@@ -191,7 +225,8 @@ def soup(config: SoupConfig) -> Path:
     if training_file.is_file():  # the card written later reads the rank from here
         training = _read_json(training_file) | {"lora_r": rank, "lora_alpha": alpha}
         training_file.write_text(json.dumps(training, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    record = {"inputs": config.inputs, "weights": weights, "rank": rank, "dtype": config.dtype}
+    inputs = [adapter.provenance | {"weight": weight} for adapter, weight in zip(adapters, weights)]
+    record = {"inputs": inputs, "rank": rank, "dtype": config.dtype}
     (out / SOUP_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
     log.info("averaged %d models into %s (LoRA rank %d, %s)", len(adapters), out, rank, config.dtype)
     return out

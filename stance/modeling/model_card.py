@@ -62,9 +62,7 @@ with `{spec.text_prefix!r}` before tokenisation{_source_note(config, spec)}; `st
 
 ## Training parameters
 epochs {config.epochs}, batch size {config.batch_size}, learning rate {config.learning_rate}, warm-up {config.warmup_ratio},
-max length {config.max_length}, class weights {config.class_weights}, label smoothing {config.label_smoothing},
-seed {config.seed}; best dev checkpoint at step {report.get("best_step", "?")} of {report.get("steps", "?")};
-training time {report.get("train_seconds", "?")} s.
+max length {config.max_length}, class weights {config.class_weights}, label smoothing {config.label_smoothing}{_run_line(config, report)}
 
 ## Dev figures
 On every dev set ({"averaged model" if "parts" in report else "the model"}; {_chosen_line(report, select, neural_select)}):
@@ -82,16 +80,58 @@ Confusion matrix (rows gold, columns predicted; image: `confusion.png`):
 {sep}
 {rows}
 
-Evaluations during training:
-
-{history_header}
-{history_sep}
-{history}
+{_soup_table(report["soup"]) if "soup" in report else _history_section(history_header, history_sep, history)}
 {extra}
 """
     path = out / "README.md"
     path.write_text(card, encoding="utf-8")
     return path
+
+
+def _run_line(config, report: dict[str, Any]) -> str:
+    """Seed, chosen step and time of one run; for a soup, how its inputs were combined."""
+    soup = report.get("soup")
+    if not soup:
+        return (
+            f",\nseed {config.seed}; best dev checkpoint at step {report.get('best_step', '?')} of "
+            f"{report.get('steps', '?')};\ntraining time {report.get('train_seconds', '?')} s."
+        )
+    return (
+        f".\nA weight average (`training/soup.py`) of {len(soup['inputs'])} models trained with these parameters: "
+        f"their LoRA weight changes averaged exactly into one adapter of rank {soup['rank']} stored in "
+        f"{soup['dtype']}, the classification heads averaged (inputs below)."
+    )
+
+
+def _history_section(header: str, sep: str, history: str) -> str:
+    return f"Evaluations during training:\n\n{header}\n{sep}\n{history}"
+
+
+def _soup_table(soup: dict[str, Any]) -> str:
+    """One row per averaged model: its seed, chosen step, training time and neural dev figures then."""
+    inputs = soup.get("inputs", [])
+    names = list(dict.fromkeys(n for i in inputs for n in i.get("dev_macro_f1", {})))
+    lines = [
+        "Averaged models (neural dev macro-F1 of each at its chosen step, as its own run measured it):",
+        "",
+        "| model | weight | seed | step | training time | " + " | ".join(f"macro-F1 {n}" for n in names) + " |",
+        "|---" * (5 + len(names)) + "|",
+    ]
+    for item in inputs:
+        step = (
+            f"{item['step']} of {item['steps']}" if "step" in item and "steps" in item else str(item.get("step", "–"))
+        )
+        if "soup_of" in item:
+            step = "soup of " + ", ".join(item["soup_of"])
+        seconds = f"{item['train_seconds']:.0f} s" if "train_seconds" in item else "–"
+        figures = " | ".join(
+            f"{item['dev_macro_f1'][n]:.4f}" if n in item.get("dev_macro_f1", {}) else "–" for n in names
+        )
+        lines.append(
+            f"| `{item.get('name', '?')}` | {item.get('weight', 0):.3g} | {item.get('seed', '–')} | {step} | "
+            f"{seconds} | {figures} |"
+        )
+    return "\n".join(lines)
 
 
 def _parts_table(report: dict[str, Any], neural_name: str) -> str:

@@ -70,6 +70,40 @@ def test_weighted_soup_of_checkpoints_in_fp16_loads_and_classifies(tiny_lora_mod
     assert largest_probability_gap(out, reference, toy_files["dev"]) < 5e-3  # fp16 storage classifies like fp32
 
 
+def test_the_soup_records_what_went_in_and_its_card_lists_it(tiny_lora_model, second_seed, tmp_path):
+    from stance.fit.config import TrainingConfig
+    from stance.fit.lexical_fit import attach_lexical
+    from stance.modeling.lexical import LexicalConfig
+
+    last = tiny_lora_model / "checkpoints" / "last"
+    out = soup(SoupConfig(inputs=[str(tiny_lora_model), str(last), str(second_seed)], output=str(tmp_path / "s")))
+    record = json.loads((out / "soup.json").read_text())
+    assert str(tmp_path.parent) not in json.dumps(record)  # run names, not paths on the machine that made it
+    first, checkpoint, other = record["inputs"]
+    metrics = json.loads((tiny_lora_model / "metrics.json").read_text())
+    progress = json.loads((last / "progress.json").read_text())["progress"]
+    assert (first["name"], first["seed"], other["seed"]) == ("model", 7, 11)
+    assert (first["step"], first["steps"], first["train_rows"]) == (
+        metrics["best_step"],
+        metrics["steps"],
+        metrics["train_rows"],
+    )
+    assert checkpoint["name"] == "model/checkpoints/last/trainable.safetensors"
+    assert checkpoint["step"] == progress["step"] != first["step"]  # the last checkpoint, not the chosen one
+    at_best = next(h for h in metrics["history"] if h["step"] == metrics["best_step"])
+    assert first["dev_macro_f1"]["dev"] == pytest.approx(at_best["macro_f1"])
+    assert [i["weight"] for i in record["inputs"]] == pytest.approx([1 / 3] * 3)
+
+    config = TrainingConfig.from_file(out / "training_config.json")
+    attach_lexical(out, config, LexicalConfig(max_char_features=500, max_word_features=200, weight=0.3))
+    card = (out / "README.md").read_text()
+    assert f"({metrics['train_rows']} rows used)" in card
+    assert "A weight average (`training/soup.py`) of 3 models" in card and "rank 10" in card
+    assert f"| `model/checkpoints/last/trainable.safetensors` | 0.333 | 7 | {progress['step']} of " in card
+    assert "| 11 |" in card and "best dev checkpoint at step ?" not in card
+    assert json.loads((out / "metrics.json").read_text())["soup"] == record
+
+
 def test_models_that_cannot_be_stacked_are_one_clear_error(tiny_model, tiny_lora_model, tmp_path):
     with pytest.raises(StanceError, match="only LoRA model folders"):
         soup(SoupConfig(inputs=[str(tiny_lora_model), str(tiny_model)], output=str(tmp_path / "a")))
