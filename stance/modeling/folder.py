@@ -23,8 +23,35 @@ from stance.text.normalize import NormalizationConfig
 logger = logging.getLogger(__name__)
 
 STANCE_CONFIG = "stance_config.json"
+SOUP_FILE = "soup.json"  # a weight-averaged model's record of what went in (``stance.fit.soup``)
 FORMAT_VERSION = 1
 PICKLE_WEIGHTS = ("pytorch_model.bin", "adapter_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+
+
+def read_soup_record(folder: str | Path) -> dict[str, Any] | None:
+    """The folder's ``soup.json`` with one dict per input, or None when it is not a soup.
+
+    Records written before inputs carried their run's figures listed paths and a
+    separate ``weights`` list; they are read as names and weights. The record only
+    describes the model, so a damaged one is a warning, not an error.
+    """
+    path = Path(folder) / SOUP_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        inputs = list(record.get("inputs", []))
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        logger.warning("%s: unreadable (%s); the model is described without it", path, exc)
+        return None
+    weights = record.pop("weights", None) or [None] * len(inputs)
+    record["inputs"] = [
+        item
+        if isinstance(item, dict)
+        else {"name": Path(str(item)).name} | ({"weight": weight} if weight is not None else {})
+        for item, weight in zip(inputs, weights)
+    ]
+    return record
 
 
 def apply_class_scale(probs, scale):

@@ -80,7 +80,7 @@ Confusion matrix (rows gold, columns predicted; image: `confusion.png`):
 {sep}
 {rows}
 
-{_soup_table(report["soup"]) if "soup" in report else _history_section(history_header, history_sep, history)}
+{_soup_table(report["soup"]) if report.get("soup") else _history_section(history_header, history_sep, history)}
 {extra}
 """
     path = out / "README.md"
@@ -97,9 +97,10 @@ def _run_line(config, report: dict[str, Any]) -> str:
             f"{report.get('steps', '?')};\ntraining time {report.get('train_seconds', '?')} s."
         )
     return (
-        f".\nA weight average (`training/soup.py`) of {len(soup['inputs'])} models trained with these parameters: "
-        f"their LoRA weight changes averaged exactly into one adapter of rank {soup['rank']} stored in "
-        f"{soup['dtype']}, the classification heads averaged (inputs below)."
+        ".\nThese are the first input's parameters. A weight average (`training/soup.py`) of "
+        f"{len(soup['inputs'])} models of one recipe (labels, base, pooling, prefix, max length and normalisation checked equal): their LoRA weight "
+        f"changes averaged exactly into one adapter of rank {soup.get('rank', '?')} stored in "
+        f"{soup.get('dtype', '?')}, the classification heads averaged (inputs below)."
     )
 
 
@@ -108,30 +109,29 @@ def _history_section(header: str, sep: str, history: str) -> str:
 
 
 def _soup_table(soup: dict[str, Any]) -> str:
-    """One row per averaged model: its seed, chosen step, training time and neural dev figures then."""
+    """One row per averaged model: its seed, step, training time and neural dev figures at that step."""
     inputs = soup.get("inputs", [])
     names = list(dict.fromkeys(n for i in inputs for n in i.get("dev_macro_f1", {})))
-    lines = [
-        "Averaged models (neural dev macro-F1 of each at its chosen step, as its own run measured it):",
-        "",
-        "| model | weight | seed | step | training time | " + " | ".join(f"macro-F1 {n}" for n in names) + " |",
-        "|---" * (5 + len(names)) + "|",
-    ]
+    rows = [["model", "weight", "seed", "step", "training time", *(f"macro-F1 {n}" for n in names)]]
     for item in inputs:
-        step = (
-            f"{item['step']} of {item['steps']}" if "step" in item and "steps" in item else str(item.get("step", "–"))
-        )
+        step = str(item.get("step", "–")) + (f" of {item['steps']}" if "step" in item and "steps" in item else "")
         if "soup_of" in item:
             step = "soup of " + ", ".join(item["soup_of"])
-        seconds = f"{item['train_seconds']:.0f} s" if "train_seconds" in item else "–"
-        figures = " | ".join(
-            f"{item['dev_macro_f1'][n]:.4f}" if n in item.get("dev_macro_f1", {}) else "–" for n in names
+        figures = item.get("dev_macro_f1", {})
+        rows.append(
+            [
+                f"`{item.get('name', '?')}`",
+                f"{item['weight']:.3g}" if "weight" in item else "–",
+                str(item.get("seed", "–")),
+                step,
+                f"{item['train_seconds']:.0f} s" if "train_seconds" in item else "–",
+                *(f"{figures[n]:.4f}" if n in figures else "–" for n in names),
+            ]
         )
-        lines.append(
-            f"| `{item.get('name', '?')}` | {item.get('weight', 0):.3g} | {item.get('seed', '–')} | {step} | "
-            f"{seconds} | {figures} |"
-        )
-    return "\n".join(lines)
+    lines = ["| " + " | ".join(cells) + " |" for cells in rows]
+    lines.insert(1, "|---" * len(rows[0]) + "|")
+    caption = "Averaged models (each one's neural dev macro-F1 at that step, as its own run measured it):"
+    return caption + "\n\n" + "\n".join(lines)
 
 
 def _parts_table(report: dict[str, Any], neural_name: str) -> str:
@@ -183,8 +183,13 @@ def _dev_sets_table(dev_sets: dict[str, Any], labels: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def history_figures(entry: dict[str, Any], neural_select: str) -> dict[str, float]:
+    """Macro-F1 per dev set of one evaluation during training (older runs measured the choosing set alone)."""
+    return entry.get("dev_sets") or {neural_select: entry["macro_f1"]}
+
+
 def _history_value(entry: dict[str, Any], name: str, neural_select: str) -> str:
-    values = entry.get("dev_sets") or {neural_select: entry["macro_f1"]}
+    values = history_figures(entry, neural_select)
     return f"{values[name]:.4f}" if name in values else "–"
 
 

@@ -75,33 +75,74 @@ def test_the_soup_records_what_went_in_and_its_card_lists_it(tiny_lora_model, se
     from stance.fit.lexical_fit import attach_lexical
     from stance.modeling.lexical import LexicalConfig
 
-    last = tiny_lora_model / "checkpoints" / "last"
-    out = soup(SoupConfig(inputs=[str(tiny_lora_model), str(last), str(second_seed)], output=str(tmp_path / "s")))
+    checkpoints = tiny_lora_model / "checkpoints"
+    inputs = [checkpoints / "best.safetensors", checkpoints / "last", second_seed]
+    out = soup(SoupConfig(inputs=[str(i) for i in inputs], output=str(tmp_path / "s")))
     record = json.loads((out / "soup.json").read_text())
     assert str(tmp_path.parent) not in json.dumps(record)  # run names, not paths on the machine that made it
-    first, checkpoint, other = record["inputs"]
+    best, last, other = record["inputs"]
     metrics = json.loads((tiny_lora_model / "metrics.json").read_text())
-    progress = json.loads((last / "progress.json").read_text())["progress"]
-    assert (first["name"], first["seed"], other["seed"]) == ("model", 7, 11)
-    assert (first["step"], first["steps"], first["train_rows"]) == (
+    other_metrics = json.loads((second_seed / "metrics.json").read_text())
+    progress = json.loads((checkpoints / "last" / "progress.json").read_text())["progress"]
+    assert (best["name"], best["seed"], other["name"], other["seed"]) == (
+        "model/checkpoints/best.safetensors",
+        7,
+        "model",
+        11,
+    )
+    assert (best["step"], best["steps"], best["train_rows"]) == (
         metrics["best_step"],
         metrics["steps"],
         metrics["train_rows"],
     )
-    assert checkpoint["name"] == "model/checkpoints/last/trainable.safetensors"
-    assert checkpoint["step"] == progress["step"] != first["step"]  # the last checkpoint, not the chosen one
+    assert last["name"] == "model/checkpoints/last/trainable.safetensors"
+    assert last["step"] == progress["step"] != best["step"]  # the last checkpoint, not the chosen one
     at_best = next(h for h in metrics["history"] if h["step"] == metrics["best_step"])
-    assert first["dev_macro_f1"]["dev"] == pytest.approx(at_best["macro_f1"])
+    assert best["dev_macro_f1"]["dev"] == pytest.approx(at_best["macro_f1"])
     assert [i["weight"] for i in record["inputs"]] == pytest.approx([1 / 3] * 3)
 
     config = TrainingConfig.from_file(out / "training_config.json")
-    attach_lexical(out, config, LexicalConfig(max_char_features=500, max_word_features=200, weight=0.3))
+    lexical = LexicalConfig(max_char_features=500, max_word_features=200, weight=0.3)
+    attach_lexical(out, config, lexical)
     card = (out / "README.md").read_text()
     assert f"({metrics['train_rows']} rows used)" in card
     assert "A weight average (`training/soup.py`) of 3 models" in card and "rank 10" in card
     assert f"| `model/checkpoints/last/trainable.safetensors` | 0.333 | 7 | {progress['step']} of " in card
-    assert "| 11 |" in card and "best dev checkpoint at step ?" not in card
+    assert f"| `model` | 0.333 | 11 | {other_metrics['best_step']} of {other_metrics['steps']} | " in card
+    assert "best dev checkpoint at step" not in card and "Evaluations during training" not in card
     assert json.loads((out / "metrics.json").read_text())["soup"] == record
+    single = (tiny_lora_model / "README.md").read_text()  # one run's card is as it was
+    assert f"seed 7; best dev checkpoint at step {metrics['best_step']} of {metrics['steps']};" in single
+
+    # a soup of that soup: the inner one is named with its inputs, and its card's table stays rectangular
+    nested = soup(SoupConfig(inputs=[str(out), str(second_seed)], output=str(tmp_path / "n")))
+    inner = json.loads((nested / "soup.json").read_text())["inputs"][0]
+    assert inner == {
+        "name": "s",
+        "soup_of": [i["name"] for i in record["inputs"]],
+        "train_rows": metrics["train_rows"],
+        "weight": 0.5,
+    }
+    attach_lexical(nested, TrainingConfig.from_file(nested / "training_config.json"), lexical)
+    table = [line for line in (nested / "README.md").read_text().splitlines() if line.startswith("| `")]
+    header = next(line for line in (nested / "README.md").read_text().splitlines() if line.startswith("| model |"))
+    assert len(table) == 2 and {line.count("|") for line in table} == {header.count("|")}
+    assert "soup of model/checkpoints/best.safetensors" in table[0]
+
+
+def test_a_soup_record_from_before_inputs_carried_figures_is_read_as_names(tmp_path):
+    from stance.modeling.folder import read_soup_record
+
+    assert read_soup_record(tmp_path) is None
+    old = {"inputs": ["/somewhere/runs/a", "runs/b"], "weights": [0.25, 0.75], "rank": 32, "dtype": "fp16"}
+    (tmp_path / "soup.json").write_text(json.dumps(old))
+    assert read_soup_record(tmp_path) == {
+        "inputs": [{"name": "a", "weight": 0.25}, {"name": "b", "weight": 0.75}],
+        "rank": 32,
+        "dtype": "fp16",
+    }
+    (tmp_path / "soup.json").write_text("{damaged")
+    assert read_soup_record(tmp_path) is None  # only a description: the model still loads and refits
 
 
 def test_models_that_cannot_be_stacked_are_one_clear_error(tiny_model, tiny_lora_model, tmp_path):
