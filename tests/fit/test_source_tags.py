@@ -35,18 +35,21 @@ def test_tags_keep_two_labelling_conventions_apart(tmp_path):
     settings = dict(task="stance", epochs=16, dev_sets={"b": str(files["dev_b"])}, select_on="dev")
     tagged = train_tiny(base, files, tmp_path / "tagged", source_column="source", source_tag="a", **settings)
     plain = train_tiny(base, files, tmp_path / "plain", **settings)
-    # with tags the model learns both conventions and applies a's; without, the two cancel out
     assert tagged["dev_sets"]["dev"]["macro_f1"] >= 0.85
-    assert tagged["dev_sets"]["dev"]["macro_f1"] - plain["dev_sets"]["dev"]["macro_f1"] >= 0.2
     clf = Classifier.load(tmp_path / "tagged")
     assert clf.spec.source_tag == "a"
     assert clf.prepare(["موسكو تهدد"]) == ["[a] موسكو تهدد"]
     predicted = [p["label"] for p in clf.predict([r["text"] for r in dev_a])]
-    assert sum(p == r["label"] for p, r in zip(predicted, dev_a)) / len(dev_a) >= 0.85
+    accuracy_a = sum(p == r["label"] for p, r in zip(predicted, dev_a)) / len(dev_a)
     # the same weights read with b's tag follow b's convention: the tag, not the text, decides
     clf.spec.source_tag = "b"
     swapped = [p["label"] for p in clf.predict([r["text"] for r in dev_a])]
-    assert sum(p == SWAP[r["label"]] for p, r in zip(swapped, dev_a)) / len(dev_a) >= 0.85
+    accuracy_b = sum(p == SWAP[r["label"]] for p, r in zip(swapped, dev_a)) / len(dev_a)
+    assert min(accuracy_a, accuracy_b) >= 0.85
+    # without tags one model answers one way per text, so it follows at most one convention on the
+    # conciliatory and hostile rows (which of the two, and how far, is chance: it is chosen on a's dev set)
+    plain_a, plain_b = (plain["dev_sets"][name]["accuracy"] for name in ("dev", "b"))
+    assert min(plain_a, plain_b) <= min(accuracy_a, accuracy_b) - 0.15
     card = (tmp_path / "tagged" / "README.md").read_text()
     assert "`a` convention" in card and "column `source`" in card
 
