@@ -28,7 +28,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from stance.errors import StanceError
-from stance.modeling.folder import SOUP_FILE, ModelSpec, read_soup_record
+from stance.modeling.folder import SOUP_FILE, ModelSpec, read_record_json, read_soup_record
 from stance.modeling.model_card import history_figures
 
 log = logging.getLogger(__name__)
@@ -115,23 +115,11 @@ def _read(source: str) -> _Adapter:
     return _Adapter(source, folder, config, settings, tensors, _provenance(folder, weights_file))
 
 
-def _record_json(path: Path) -> dict:
-    """A run file read only to describe the input: missing or damaged is a warning, not a failed soup."""
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning("%s: unreadable (%s); the soup's record of this input leaves it out", path, exc)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _provenance(folder: Path, weights_file: Path) -> dict:
     """What the input's run recorded about these weights: seed, step, data size, time, dev figures then."""
     folder, weights_file = folder.resolve(), weights_file.resolve()
-    metrics = _record_json(folder / "metrics.json")
-    training = _record_json(folder / "training_config.json")
+    metrics = read_record_json(folder / "metrics.json")
+    training = read_record_json(folder / "training_config.json")
     # the run folder's name, and the checkpoint inside it: not the path on the machine that made it
     name = folder.name if weights_file.parent == folder else weights_file.relative_to(folder.parent).as_posix()
     nested = read_soup_record(folder)
@@ -139,7 +127,7 @@ def _provenance(folder: Path, weights_file: Path) -> dict:
         record = {"name": name, "soup_of": [i.get("name", "?") for i in nested["inputs"]]}
         return record | ({"train_rows": metrics["train_rows"]} if "train_rows" in metrics else {})
     if weights_file.name == CHECKPOINT_FILE:  # checkpoints/last: the step it was saved at
-        progress = _record_json(weights_file.parent / "progress.json").get("progress", {})
+        progress = read_record_json(weights_file.parent / "progress.json").get("progress", {})
         step = progress.get("step")
         history = progress.get("history") or metrics.get("history", [])
     else:  # the run's chosen checkpoint, which its model folder also holds

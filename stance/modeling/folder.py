@@ -28,6 +28,18 @@ FORMAT_VERSION = 1
 PICKLE_WEIGHTS = ("pytorch_model.bin", "adapter_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
 
 
+def read_record_json(path: Path) -> dict[str, Any]:
+    """A JSON object read only to describe a model or run: missing or damaged gives {} (damaged with a warning)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        logger.warning("%s: unreadable (%s); described without it", path, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def read_soup_record(folder: str | Path) -> dict[str, Any] | None:
     """The folder's ``soup.json`` with one dict per input, or None when it is not a soup.
 
@@ -35,15 +47,11 @@ def read_soup_record(folder: str | Path) -> dict[str, Any] | None:
     separate ``weights`` list; they are read as names and weights. The record only
     describes the model, so a damaged one is a warning, not an error.
     """
-    path = Path(folder) / SOUP_FILE
-    if not path.is_file():
+    record = read_record_json(Path(folder) / SOUP_FILE)
+    if not record:
         return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        inputs = list(record.get("inputs", []))
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        logger.warning("%s: unreadable (%s); the model is described without it", path, exc)
-        return None
+    inputs = record.get("inputs", [])
+    inputs = inputs if isinstance(inputs, list) else []
     weights = record.pop("weights", None) or [None] * len(inputs)
     record["inputs"] = [
         item

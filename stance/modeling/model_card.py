@@ -98,8 +98,9 @@ def _run_line(config, report: dict[str, Any]) -> str:
         )
     return (
         ".\nThese are the first input's parameters. A weight average (`training/soup.py`) of "
-        f"{len(soup['inputs'])} models of one recipe (labels, base, pooling, prefix, max length and normalisation checked equal): their LoRA weight "
-        f"changes averaged exactly into one adapter of rank {soup.get('rank', '?')} stored in "
+        f"{len(soup['inputs'])} models of one recipe (labels, base, pooling, prefix, max length and "
+        "normalisation checked equal): their LoRA weight changes averaged exactly into one adapter of rank "
+        f"{soup.get('rank', '?')} stored in "
         f"{soup.get('dtype', '?')}, the classification heads averaged (inputs below)."
     )
 
